@@ -1,0 +1,782 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hamonctl's command line, request and reply codecs, exit codes and text
+ * rendering.  Pure: the only output goes to the FILE * a caller passes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ctl_cli.h"
+
+_Static_assert(HM_CTL_IPC_NAME_MAX == sizeof(((struct hm_config *)0)->ipc_name),
+	       "--socket takes what hamon.conf's ipc_name takes");
+
+#define PROG "hamonctl"
+#define ARG_SHOW_MAX 40		/* an argument quoted in a message is cut here */
+#define LABEL_WIDTH 18		/* "Cluster name:     " as corosync-quorumtool */
+#define NAME_WIDTH_MAX 40	/* a longer node name pushes its row, not all */
+
+/* ---- text helpers ------------------------------------------------------ */
+
+/*
+ * Copy s for a message: control bytes become '?' so that an argument or a
+ * server string cannot drive the terminal, and long ones are cut.
+ */
+static void text_clean(const char *s, size_t max, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	if (len == 0)
+		return;
+	for (i = 0; s[i] && n + 1 < len; i++) {
+		if (i == max) {
+			snprintf(buf + n, len - n, "...");
+			return;
+		}
+		buf[n++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	}
+	buf[n] = '\0';
+}
+
+static void put_clean(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc(((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s, out);
+}
+
+/* columns a UTF-8 string takes, near enough: continuation bytes take none */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+static void put_pad(FILE *out, size_t n)
+{
+	while (n--)
+		fputc(' ', out);
+}
+
+/* ---- reading a reply that may be anything --------------------------- */
+
+/* the member, or NULL when absent or JSON null */
+static json_object *field(json_object *obj, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return v;
+}
+
+static bool has_field(json_object *obj, const char *key)
+{
+	return json_object_object_get_ex(obj, key, NULL);
+}
+
+/* a non-empty string, or NULL */
+static const char *field_str(json_object *obj, const char *key)
+{
+	json_object *v = field(obj, key);
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	return s && *s ? s : NULL;
+}
+
+static bool field_int(json_object *obj, const char *key, int64_t min, int64_t max,
+		      int64_t *ret)
+{
+	json_object *v = field(obj, key);
+	int64_t i;
+
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	i = json_object_get_int64(v);
+	if (i < min || i > max)
+		return false;
+	*ret = i;
+	return true;
+}
+
+static bool field_nodeid(json_object *obj, const char *key, uint32_t *ret)
+{
+	int64_t i;
+
+	if (!field_int(obj, key, 1, UINT32_MAX, &i))
+		return false;
+	*ret = (uint32_t)i;
+	return true;
+}
+
+static const char *field_yes_no(json_object *obj, const char *key)
+{
+	json_object *v = field(obj, key);
+
+	if (!json_object_is_type(v, json_type_boolean))
+		return "?";
+	return json_object_get_boolean(v) ? "yes" : "no";
+}
+
+static void put_label(FILE *out, const char *label)
+{
+	fprintf(out, "%-*s", LABEL_WIDTH, label);
+}
+
+static void put_str_line(FILE *out, const char *label, const char *s)
+{
+	put_label(out, label);
+	put_clean(out, s ? s : "?");
+	fputc('\n', out);
+}
+
+/* "2 (node2)", "2", "? (node2)" or "?" */
+static void put_node_ref(FILE *out, json_object *ref)
+{
+	const char *name = field_str(ref, "name");
+	uint32_t id;
+
+	if (field_nodeid(ref, "nodeid", &id))
+		fprintf(out, "%" PRIu32, id);
+	else
+		fputc('?', out);
+	if (name) {
+		fputs(" (", out);
+		put_clean(out, name);
+		fputc(')', out);
+	}
+}
+
+/* ---- renderers --------------------------------------------------------- */
+
+void hm_ctl_duration_format(uint64_t s, char *buf, size_t len)
+{
+	uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+
+	if (d)
+		snprintf(buf, len, "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s",
+			 d, h, m, sec);
+	else if (h)
+		snprintf(buf, len, "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", h, m, sec);
+	else if (m)
+		snprintf(buf, len, "%" PRIu64 "m %02" PRIu64 "s", m, sec);
+	else
+		snprintf(buf, len, "%" PRIu64 "s", sec);
+}
+
+static const char *member_name(json_object *member)
+{
+	const char *name = field_str(member, "name");
+
+	return name ? name : "?";
+}
+
+static void render_members(FILE *out, json_object *reply)
+{
+	json_object *members = field(reply, "members"), *m;
+	uint32_t local = 0, coord = 0, id;
+	size_t i, n, w, width = strlen("Name");
+	bool is_local, is_coord;
+
+	fputs("Membership information\n----------------------\n", out);
+	if (!json_object_is_type(members, json_type_array)) {
+		fputs("    ?\n", out);
+		return;
+	}
+	n = json_object_array_length(members);
+	if (n == 0) {
+		fputs("    (no members)\n", out);
+		return;
+	}
+	/* 0 is no node id: an unknown local or coordinator marks nobody */
+	if (!field_nodeid(field(reply, "local"), "nodeid", &local))
+		local = 0;
+	if (!field_nodeid(field(reply, "coordinator"), "nodeid", &coord))
+		coord = 0;
+	for (i = 0; i < n; i++) {
+		w = text_width(member_name(json_object_array_get_idx(members, i)));
+		if (w > width)
+			width = w > NAME_WIDTH_MAX ? NAME_WIDTH_MAX : w;
+	}
+
+	fprintf(out, "%10s  %-*s  %s\n", "Nodeid", (int)width, "Name", "hamond");
+	for (i = 0; i < n; i++) {
+		m = json_object_array_get_idx(members, i);
+		if (field_nodeid(m, "nodeid", &id)) {
+			fprintf(out, "%10" PRIu32 "  ", id);
+		} else {
+			id = 0;
+			fprintf(out, "%10s  ", "?");
+		}
+		put_clean(out, member_name(m));
+		w = text_width(member_name(m));
+		put_pad(out, w < width ? width - w : 0);
+		fputs("  ", out);
+
+		is_local = id && id == local;
+		is_coord = id && id == coord;
+		if (!is_local && !is_coord) {
+			fprintf(out, "%s\n", field_yes_no(m, "hamond"));
+			continue;
+		}
+		fprintf(out, "%-6s  %s%s%s\n", field_yes_no(m, "hamond"),
+			is_local ? "local" : "", is_local && is_coord ? ", " : "",
+			is_coord ? "coordinator" : "");
+	}
+}
+
+static void render_status(FILE *out, json_object *args, json_object *reply)
+{
+	json_object *v;
+	char buf[64];
+	int64_t i;
+
+	(void)args;
+	fputs("Cluster information\n-------------------\n", out);
+	put_str_line(out, "Cluster name:", field_str(reply, "cluster_name"));
+
+	put_label(out, "This node:");
+	put_node_ref(out, field(reply, "local"));
+	fputc('\n', out);
+
+	put_str_line(out, "Corosync:", field_str(reply, "corosync"));
+	put_str_line(out, "Quorum:", field_str(reply, "quorum"));
+
+	/* null is a known "none yet"; absent or ill-typed is unknown */
+	v = field(reply, "ring_id");
+	if (!v && has_field(reply, "ring_id"))
+		put_str_line(out, "Ring ID:", "none");
+	else
+		put_str_line(out, "Ring ID:", field_str(reply, "ring_id"));
+
+	put_str_line(out, "Synced:", field_yes_no(reply, "synced"));
+
+	put_label(out, "Coordinator:");
+	v = field(reply, "coordinator");
+	if (!v && has_field(reply, "coordinator"))
+		fputs("none", out);
+	else
+		put_node_ref(out, v);
+	fputc('\n', out);
+
+	fputs("\nhamond\n------\n", out);
+	put_str_line(out, "Version:", field_str(reply, "version"));
+	put_label(out, "PID:");
+	if (field_int(reply, "pid", 1, INT64_MAX, &i))
+		fprintf(out, "%" PRId64 "\n", i);
+	else
+		fputs("?\n", out);
+	put_label(out, "Uptime:");
+	if (field_int(reply, "uptime_s", 0, INT64_MAX, &i)) {
+		hm_ctl_duration_format((uint64_t)i, buf, sizeof(buf));
+		fprintf(out, "%s\n", buf);
+	} else {
+		fputs("?\n", out);
+	}
+	put_str_line(out, "Boot ID:", field_str(reply, "boot_id"));
+
+	fputc('\n', out);
+	render_members(out, reply);
+}
+
+static void render_log_level(FILE *out, json_object *args, json_object *reply)
+{
+	/* hamond's word first; what was asked for only if it said nothing */
+	const char *level = field_str(reply, "level");
+
+	if (!level)
+		level = field_str(args, "level");
+	fputs("hamond log level: ", out);
+	put_clean(out, level ? level : "?");
+	fputc('\n', out);
+}
+
+/* ---- argument parsers -------------------------------------------------- */
+
+static int parse_none(const char *cmd, int argc, char *const argv[], char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+
+	if (argc == 0)
+		return 0;
+	text_clean(argv[0], ARG_SHOW_MAX, shown, sizeof(shown));
+	if (argv[0][0] == '-' && argv[0][1])
+		snprintf(err, errlen, "%s: unknown option '%s'", cmd, shown);
+	else
+		snprintf(err, errlen, "%s: unexpected argument '%s' (it takes none)", cmd, shown);
+	return -EINVAL;
+}
+
+static int parse_status(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	(void)args;
+	return parse_none("status", argc, argv, err, errlen);
+}
+
+/* the names hamon.conf's log_level takes, any case; hamond checks again */
+#define LOG_LEVELS_TEXT "error, warning, notice, info, debug"
+
+static int parse_log_level(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+	json_object *v;
+	int level;
+
+	if (argc == 0) {
+		snprintf(err, errlen, "log-level: missing level (one of " LOG_LEVELS_TEXT ")");
+		return -EINVAL;
+	}
+	text_clean(argv[0], ARG_SHOW_MAX, shown, sizeof(shown));
+	if (argv[0][0] == '-' && argv[0][1]) {
+		snprintf(err, errlen, "log-level: unknown option '%s'", shown);
+		return -EINVAL;
+	}
+	level = hm_config_log_level_from_str(argv[0]);
+	if (level < 0) {
+		snprintf(err, errlen, "log-level: unknown level '%s' (one of " LOG_LEVELS_TEXT ")",
+			 shown);
+		return -EINVAL;
+	}
+	if (argc > 1) {
+		text_clean(argv[1], ARG_SHOW_MAX, shown, sizeof(shown));
+		snprintf(err, errlen, "log-level: unexpected argument '%s' (it takes one level)",
+			 shown);
+		return -EINVAL;
+	}
+	/* the canonical name: "DEBUG" goes out as "debug" */
+	v = json_object_new_string(hm_config_log_level_to_str(level));
+	if (!v || json_object_object_add(args, "level", v) != 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- the command table ------------------------------------------------- */
+
+const struct hm_ctl_command hm_ctl_commands[] = {
+	{
+		.name = "status",
+		.id = HM_REQ_STATUS,
+		.needs_write = false,
+		.args_usage = "",
+		.summary = "show the cluster, quorum, coordinator and members as this node sees them",
+		.parse = parse_status,
+		.render = render_status,
+	},
+	{
+		.name = "log-level",
+		.id = HM_REQ_LOG_LEVEL,
+		.needs_write = true,
+		.args_usage = "<error|warning|notice|info|debug>",
+		.summary = "change the log level of this node's hamond",
+		.parse = parse_log_level,
+		.render = render_log_level,
+	},
+	{ .name = NULL }
+};
+
+const struct hm_ctl_command *hm_ctl_command_find(const char *name)
+{
+	const struct hm_ctl_command *c;
+
+	if (!name)
+		return NULL;
+	for (c = hm_ctl_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* ---- the command line -------------------------------------------------- */
+
+void hm_ctl_invocation_free(struct hm_ctl_invocation *inv)
+{
+	if (!inv)
+		return;
+	json_object_put(inv->args);
+	free(inv);
+}
+
+/*
+ * What hamon.conf's ipc_name takes.  A separate value that looks like an
+ * option means the value was forgotten ("-s -j status"); an attached one
+ * ("--socket=-x") is taken as it is.
+ */
+static int ipc_name_set(struct hm_ctl_invocation *inv, const char *name, bool attached,
+			char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+	size_t i, len = strlen(name);
+
+	if (len == 0 || (!attached && name[0] == '-')) {
+		snprintf(err, errlen, "option --socket needs a value (hamond's IPC service name)");
+		return -EINVAL;
+	}
+	text_clean(name, ARG_SHOW_MAX, shown, sizeof(shown));
+	if (len >= sizeof(inv->ipc_name)) {
+		snprintf(err, errlen, "--socket '%s': name too long (at most %zu characters)",
+			 shown, sizeof(inv->ipc_name) - 1);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) {
+			snprintf(err, errlen, "--socket '%s': a name may hold only letters, digits, "
+				 "'-', '_' and '.'", shown);
+			return -EINVAL;
+		}
+	}
+	memcpy(inv->ipc_name, name, len + 1);
+	return 0;
+}
+
+int hm_ctl_parse(int argc, char *const argv[], struct hm_ctl_invocation **ret_inv,
+		 char *err, size_t errlen)
+{
+	struct hm_ctl_invocation *inv;
+	char shown[ARG_SHOW_MAX + 4];
+	char **rest = NULL;
+	const char *cmd_name = NULL, *a, *value;
+	bool end_of_options = false, socket_given = false, attached;
+	int i, n_rest = 0, r;
+
+	*ret_inv = NULL;
+	err[0] = '\0';
+	inv = calloc(1, sizeof(*inv));
+	if (!inv)
+		return -ENOMEM;
+	inv->args = json_object_new_object();
+	rest = calloc(argc > 0 ? (size_t)argc : 1, sizeof(*rest));
+	if (!inv->args || !rest) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	memcpy(inv->ipc_name, HM_IPC_DEFAULT_NAME, sizeof(HM_IPC_DEFAULT_NAME));
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		/* "-" alone is an operand, as for most tools */
+		if (end_of_options || a[0] != '-' || a[1] == '\0') {
+			if (!cmd_name)
+				cmd_name = a;
+			else
+				rest[n_rest++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			end_of_options = true;
+		} else if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0) {
+			inv->json = true;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			inv->help = true;
+		} else if (strcmp(a, "--version") == 0) {
+			inv->version = true;
+		} else if (strcmp(a, "--socket") == 0 || strcmp(a, "-s") == 0 ||
+			   strncmp(a, "--socket=", 9) == 0 || strncmp(a, "-s", 2) == 0) {
+			attached = true;
+			if (strncmp(a, "--socket=", 9) == 0) {
+				value = a + 9;
+			} else if (strncmp(a, "--", 2) != 0 && a[2]) {
+				value = a + 2;		/* -sNAME */
+			} else if (i + 1 < argc) {
+				value = argv[++i];
+				attached = false;
+			} else {
+				value = "";
+			}
+			if (socket_given) {
+				snprintf(err, errlen, "option --socket given twice");
+				r = -EINVAL;
+				goto fail;
+			}
+			socket_given = true;
+			r = ipc_name_set(inv, value, attached, err, errlen);
+			if (r < 0)
+				goto fail;
+		} else if (cmd_name) {
+			rest[n_rest++] = argv[i];	/* the command's own option */
+		} else {
+			text_clean(a, ARG_SHOW_MAX, shown, sizeof(shown));
+			snprintf(err, errlen, "unknown option '%s'", shown);
+			r = -EINVAL;
+			goto fail;
+		}
+	}
+
+	if (cmd_name) {
+		inv->command = hm_ctl_command_find(cmd_name);
+		if (!inv->command) {
+			text_clean(cmd_name, ARG_SHOW_MAX, shown, sizeof(shown));
+			snprintf(err, errlen, "unknown command '%s'", shown);
+			r = -EINVAL;
+			goto fail;
+		}
+	}
+	/* help and version send nothing, so the operands do not matter */
+	if (inv->help || inv->version)
+		goto done;
+	if (!inv->command) {
+		snprintf(err, errlen, "no command given");
+		r = -EINVAL;
+		goto fail;
+	}
+	r = inv->command->parse(n_rest, rest, inv->args, err, errlen);
+	if (r < 0)
+		goto fail;
+done:
+	free(rest);
+	*ret_inv = inv;
+	return 0;
+fail:
+	free(rest);
+	hm_ctl_invocation_free(inv);
+	return r;
+}
+
+void hm_ctl_usage(FILE *out, const struct hm_ctl_command *cmd)
+{
+	const struct hm_ctl_command *c;
+
+	if (cmd) {
+		fprintf(out, "Usage: " PROG " [options] %s%s%s\n\n  %s\n\n%s\n", cmd->name,
+			cmd->args_usage[0] ? " " : "", cmd->args_usage, cmd->summary,
+			cmd->needs_write ? "It changes hamond: only root may run it." :
+			"It only reads: root and members of hamond's ipc_read_group may run it.");
+		return;
+	}
+	fprintf(out,
+		"Usage: " PROG " [options] <command> [arguments]\n"
+		"\n"
+		"Ask this node's hamond about the cluster, or tell it what to do.\n"
+		"\n"
+		"Options:\n"
+		"  -j, --json          print hamond's reply as JSON, for scripts\n"
+		"  -s, --socket NAME   hamond's IPC service name (default: " HM_IPC_DEFAULT_NAME ")\n"
+		"  -h, --help          show this help, or with a command, its help\n"
+		"      --version       show " PROG "'s version\n"
+		"\n"
+		"Commands:\n");
+	for (c = hm_ctl_commands; c->name; c++)
+		fprintf(out, "  %-10s %s%s\n", c->name, c->summary,
+			c->needs_write ? " (root)" : "");
+	fprintf(out,
+		"\n"
+		"Exit codes: 0 done, 1 refused or failed, 2 bad command line,\n"
+		"3 hamond not running, 4 permission denied, 5 outcome unknown.\n");
+}
+
+/* ---- request and reply ------------------------------------------------- */
+
+int hm_ctl_request_build(const struct hm_ctl_invocation *inv, void **ret_buf, size_t *ret_len)
+{
+	struct qb_ipc_request_header hdr = { 0 };
+	const char *text;
+	size_t tlen, len;
+	char *buf;
+
+	*ret_buf = NULL;
+	*ret_len = 0;
+	if (!inv || !inv->command)
+		return -EINVAL;
+	text = inv->args ? json_object_to_json_string_ext(inv->args, JSON_C_TO_STRING_PLAIN) : "{}";
+	if (!text)
+		return -ENOMEM;
+	tlen = strlen(text);
+	if (tlen + 1 > HM_IPC_MAX_MSG - sizeof(hdr))
+		return -EMSGSIZE;
+	len = sizeof(hdr) + tlen + 1;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	hdr.id = inv->command->id;
+	hdr.size = (int32_t)len;
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), text, tlen + 1);
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int hm_ctl_reply_parse(const void *buf, size_t len, int32_t *ret_error,
+		       json_object **ret_obj, char *err, size_t errlen)
+{
+	struct qb_ipc_response_header hdr;
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	const char *payload;
+	json_object *obj;
+	size_t plen, end;
+
+	*ret_error = 0;
+	*ret_obj = NULL;
+	if (!buf || len < sizeof(hdr)) {
+		snprintf(err, errlen, "reply of %zu bytes is shorter than its %zu-byte header",
+			 buf ? len : 0, sizeof(hdr));
+		return -EBADMSG;
+	}
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.size < 0 || (size_t)hdr.size != len) {
+		snprintf(err, errlen, "reply header says %" PRId32 " bytes but %zu arrived",
+			 hdr.size, len);
+		return -EBADMSG;
+	}
+	if (hdr.error > 0) {
+		snprintf(err, errlen, "reply header has error %" PRId32 " (expected 0 or -errno)",
+			 hdr.error);
+		return -EBADMSG;
+	}
+	payload = (const char *)buf + sizeof(hdr);
+	plen = len - sizeof(hdr);
+	if (plen == 0) {
+		snprintf(err, errlen, "reply has no payload (expected a JSON object)");
+		return -EBADMSG;
+	}
+	if (payload[plen - 1] != '\0') {
+		snprintf(err, errlen, "reply payload is not NUL-terminated");
+		return -EBADMSG;
+	}
+	if (strlen(payload) != plen - 1) {
+		snprintf(err, errlen, "reply payload has a NUL byte inside it");
+		return -EBADMSG;
+	}
+	if (plen > INT32_MAX) {
+		snprintf(err, errlen, "reply payload is too large");
+		return -EBADMSG;
+	}
+
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	/* strict: one value and nothing after it */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, payload, (int)plen);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr != json_tokener_success) {
+		json_object_put(obj);
+		snprintf(err, errlen, "reply payload is not JSON: %s", json_tokener_error_desc(jerr));
+		return -EBADMSG;
+	}
+	/* json-c stops after one value even when strict */
+	while (end < plen - 1 && strchr(" \t\r\n", payload[end]))
+		end++;
+	if (end < plen - 1) {
+		json_object_put(obj);
+		snprintf(err, errlen, "reply payload has bytes after its JSON object");
+		return -EBADMSG;
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		snprintf(err, errlen, "reply payload is JSON but not an object");
+		return -EBADMSG;
+	}
+	*ret_error = hdr.error;
+	*ret_obj = obj;
+	return 0;
+}
+
+void hm_ctl_reply_error_message(json_object *reply, int32_t error, char *buf, size_t len)
+{
+	const char *msg = field_str(reply, "error");
+
+	if (msg)
+		text_clean(msg, HM_CTL_ERR_MAX, buf, len);
+	else
+		snprintf(buf, len, "hamond refused the request: %s (and gave no reason)",
+			 strerror(error < 0 ? -error : EIO));
+}
+
+int hm_ctl_exit_for_reply(int32_t error)
+{
+	if (error == 0)
+		return HM_EXIT_OK;
+	if (error == -EACCES || error == -EPERM)
+		return HM_EXIT_DENIED;
+	return HM_EXIT_FAILED;
+}
+
+int hm_ctl_exit_for_connect(int err, const char *ipc_name, char *msg, size_t len)
+{
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		/* hamond's connection_accept refused our uid/gid */
+		snprintf(msg, len, "permission denied: hamond accepts only root, and members of "
+			 "its ipc_read_group for read-only commands");
+		return HM_EXIT_DENIED;
+	case ECONNREFUSED:	/* abstract socket: nobody listens */
+	case ENOENT:		/* filesystem socket: none there */
+	case ENOTCONN:		/* closed during the handshake */
+	case ECONNRESET:
+	case EPIPE:
+	case ESHUTDOWN:
+		snprintf(msg, len, "cannot connect to hamond (IPC '%s'): is hamond running?",
+			 ipc_name);
+		return HM_EXIT_NO_DAEMON;
+	case ETIMEDOUT:
+		snprintf(msg, len, "cannot connect to hamond (IPC '%s'): no answer within %d s; "
+			 "is hamond stalled?", ipc_name, HM_CTL_TIMEOUT_MS / 1000);
+		return HM_EXIT_NO_DAEMON;
+	case EAGAIN:
+		snprintf(msg, len, "cannot connect to hamond (IPC '%s'): it is not ready, "
+			 "try again", ipc_name);
+		return HM_EXIT_NO_DAEMON;
+	default:
+		snprintf(msg, len, "cannot connect to hamond (IPC '%s'): %s", ipc_name,
+			 strerror(err));
+		return HM_EXIT_NO_DAEMON;
+	}
+}
+
+int hm_ctl_exit_for_lost_reply(const struct hm_ctl_command *cmd, int err, char *msg, size_t len)
+{
+	char why[128];
+
+	switch (err) {
+	case ETIMEDOUT:
+	case EAGAIN:
+		snprintf(why, sizeof(why), "no reply from hamond within %d s",
+			 HM_CTL_TIMEOUT_MS / 1000);
+		break;
+	case ENOTCONN:
+	case ECONNRESET:
+	case EPIPE:
+	case ESHUTDOWN:
+		snprintf(why, sizeof(why), "hamond closed the connection without replying");
+		break;
+	default:
+		snprintf(why, sizeof(why), "no reply from hamond: %s", strerror(err));
+		break;
+	}
+	if (cmd && cmd->needs_write) {
+		snprintf(msg, len, "%s: the outcome of '%s' is unknown; check before retrying",
+			 why, cmd->name);
+		return HM_EXIT_UNKNOWN;
+	}
+	snprintf(msg, len, "%s", why);
+	return HM_EXIT_FAILED;
+}
+
+void hm_ctl_render(FILE *out, const struct hm_ctl_invocation *inv, json_object *reply)
+{
+	if (inv->json) {
+		fprintf(out, "%s\n", json_object_to_json_string_ext(reply,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			JSON_C_TO_STRING_NOSLASHESCAPE));
+		return;
+	}
+	inv->command->render(out, inv->args, reply);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hamond's state: one instance, owned by main(), touched only from the
+ * qb_loop thread.
+ */
+#ifndef HM_DAEMON_H
+#define HM_DAEMON_H
+
+#include <corosync/cmap.h>
+#include <corosync/cpg.h>
+#include <corosync/quorum.h>
+#include <qb/qbipcs.h>
+#include <qb/qbloop.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "cs_service.h"
+#include "membership.h"
+#include "seam.h"
+#include "status.h"
+
+#define HM_BOOT_ID_MAX 128
+#define HM_CLUSTER_NAME_MAX 256
+#define HM_CS_RETRY_MS 1000	/* reconnect to corosync this often */
+
+struct hm_daemon {
+	struct hm_config cfg;
+	const char *config_path;
+	qb_loop_t *loop;
+	struct hm_seam seam;
+	struct hm_membership *membership;
+
+	/* corosync */
+	struct hm_cs_set cs;
+	cpg_handle_t cpg;
+	bool cpg_joined;
+	quorum_handle_t quorum;
+	cmap_handle_t cmap;
+	uint32_t local_nodeid;
+	struct hm_nodelist nodelist;
+	char cluster_name[HM_CLUSTER_NAME_MAX];
+
+	/* IPC */
+	qb_ipcs_service_t *ipcs;
+	gid_t read_gid;
+	bool have_read_gid;
+
+	char boot_id[HM_BOOT_ID_MAX];
+	uint64_t started_ms;
+	int pid_fd;
+};
+
+/* daemon_seam.c: the real seam over qb_loop, CPG and qb_log */
+void hm_daemon_seam_init(struct hm_daemon *d);
+uint64_t hm_daemon_now_ms(void);
+
+/* cpg_service.c, quorum_service.c, cmap_nodes.c */
+extern struct hm_cs_service hm_cmap_service;
+extern struct hm_cs_service hm_quorum_service;
+extern struct hm_cs_service hm_cpg_service;
+/* re-read the nodelist and cluster name through the open cmap handle */
+int hm_cmap_read_nodes(struct hm_daemon *d);
+
+/* hamond.c: apply a log level to every log target */
+void hm_daemon_set_log_level(struct hm_daemon *d, int level);
+
+/* ipc_server.c */
+int hm_ipc_server_start(struct hm_daemon *d);
+void hm_ipc_server_stop(struct hm_daemon *d);
+
+#endif

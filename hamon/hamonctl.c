@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hamonctl: one request to this node's hamond over libqb IPC, one reply,
+ * printed.  Everything that decides lives in ctl_cli.c; this is the socket.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <qb/qbipcc.h>
+
+#include "ctl_cli.h"
+
+#ifndef HM_VERSION
+#define HM_VERSION "unknown"
+#endif
+
+/* recv in slices so that a hamond that died is noticed before the deadline */
+#define RECV_SLICE_MS 1000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(const char *msg)
+{
+	fprintf(stderr, "hamonctl: %s\n", msg);
+}
+
+/*
+ * qb_ipcc_connect() waits for hamond's answer with no limit, and a stalled
+ * hamond accepts on its listen backlog but never answers; so connect
+ * asynchronously and wait at most HM_CTL_TIMEOUT_MS.  0 or -errno.
+ */
+static int ipc_connect(const char *name, qb_ipcc_connection_t **ret_conn)
+{
+	qb_ipcc_connection_t *c;
+	struct pollfd pfd = { .events = POLLIN };
+	int64_t deadline = now_ms() + HM_CTL_TIMEOUT_MS, left;
+	int fd = -1, n;
+
+	*ret_conn = NULL;
+	c = qb_ipcc_connect_async(name, HM_IPC_MAX_MSG, &fd);
+	if (!c)
+		return errno ? -errno : -ECONNREFUSED;
+	pfd.fd = fd;
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0) {
+			/* half-connected: libqb frees the handle, the fd is ours */
+			qb_ipcc_disconnect(c);
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			break;
+		if (n < 0 && errno != EINTR) {
+			n = -errno;
+			qb_ipcc_disconnect(c);
+			close(fd);
+			return n;
+		}
+	}
+	/* reads hamond's verdict: its connection_accept's -errno comes back here */
+	n = qb_ipcc_connect_continue(c);
+	if (n != 0)
+		return n < 0 ? n : -ECONNREFUSED;	/* c is freed */
+	*ret_conn = c;
+	return 0;
+}
+
+/* the reply's length, or -errno (ETIMEDOUT past the deadline) */
+static ssize_t ipc_recv(qb_ipcc_connection_t *c, void *buf, size_t len)
+{
+	int64_t deadline = now_ms() + HM_CTL_TIMEOUT_MS, left;
+	ssize_t n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = qb_ipcc_recv(c, buf, len, left < RECV_SLICE_MS ? (int32_t)left : RECV_SLICE_MS);
+		if (n >= 0)
+			return n;
+		if (n != -ETIMEDOUT && n != -EAGAIN)
+			return n;
+		if (!qb_ipcc_is_connected(c))
+			return -ENOTCONN;
+	}
+}
+
+/* send the request and print the reply; returns the exit code */
+static int run(const struct hm_ctl_invocation *inv)
+{
+	qb_ipcc_connection_t *conn = NULL;
+	json_object *reply = NULL;
+	char msg[HM_CTL_ERR_MAX];
+	void *req = NULL, *res = NULL;
+	size_t req_len, res_max;
+	int32_t error, buf_size;
+	ssize_t n;
+	int r, code;
+
+	r = hm_ctl_request_build(inv, &req, &req_len);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot build the request: %s", strerror(-r));
+		say(msg);
+		return HM_EXIT_FAILED;
+	}
+	r = ipc_connect(inv->ipc_name, &conn);
+	if (r < 0) {
+		code = hm_ctl_exit_for_connect(-r, inv->ipc_name, msg, sizeof(msg));
+		say(msg);
+		goto free_req;
+	}
+	/* the size hamond agreed to; a reply cannot be larger */
+	buf_size = qb_ipcc_get_buffer_size(conn);
+	res_max = buf_size > HM_IPC_MAX_MSG ? (size_t)buf_size : HM_IPC_MAX_MSG;
+	res = malloc(res_max);
+	if (!res) {
+		say("out of memory");
+		code = HM_EXIT_FAILED;
+		goto disconnect;
+	}
+
+	n = qb_ipcc_send(conn, req, req_len);
+	if (n != (ssize_t)req_len) {
+		snprintf(msg, sizeof(msg), "cannot send the request to hamond: %s",
+			 strerror(n < 0 ? (int)-n : EIO));
+		say(msg);
+		code = HM_EXIT_FAILED;
+		goto free_res;
+	}
+	n = ipc_recv(conn, res, res_max);
+	if (n < 0) {
+		code = hm_ctl_exit_for_lost_reply(inv->command, (int)-n, msg, sizeof(msg));
+		say(msg);
+		goto free_res;
+	}
+	if (hm_ctl_reply_parse(res, (size_t)n, &error, &reply, msg, sizeof(msg)) < 0) {
+		say(msg);
+		code = HM_EXIT_FAILED;
+		goto free_res;
+	}
+
+	code = hm_ctl_exit_for_reply(error);
+	if (code != HM_EXIT_OK) {
+		hm_ctl_reply_error_message(reply, error, msg, sizeof(msg));
+		say(msg);
+		goto put_reply;
+	}
+	hm_ctl_render(stdout, inv, reply);
+
+put_reply:
+	json_object_put(reply);
+free_res:
+	free(res);
+disconnect:
+	qb_ipcc_disconnect(conn);
+free_req:
+	free(req);
+	return code;
+}
+
+int main(int argc, char *argv[])
+{
+	struct hm_ctl_invocation *inv = NULL;
+	char err[HM_CTL_ERR_MAX];
+	int r, code;
+
+	r = hm_ctl_parse(argc, argv, &inv, err, sizeof(err));
+	if (r == -ENOMEM) {
+		say("out of memory");
+		return HM_EXIT_FAILED;
+	}
+	if (r < 0) {
+		say(err);
+		fprintf(stderr, "Try 'hamonctl --help' for more information.\n");
+		return HM_EXIT_USAGE;
+	}
+
+	if (inv->help)
+		hm_ctl_usage(stdout, inv->command);
+	else if (inv->version)
+		printf("hamonctl %s\n", HM_VERSION);
+	code = (inv->help || inv->version) ? HM_EXIT_OK : run(inv);
+	hm_ctl_invocation_free(inv);
+
+	/* a reply nobody could read (full disk, closed pipe) is a failure */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (code == HM_EXIT_OK) {
+			snprintf(err, sizeof(err), "cannot write the output: %s", strerror(errno));
+			say(err);
+			code = HM_EXIT_FAILED;
+		}
+	}
+	return code;
+}

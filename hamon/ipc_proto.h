@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hamonctl <-> hamond over libqb IPC (one local socket, service name from
+ * hamon.conf's ipc_name, default "hamon").
+ *
+ * A request is a struct qb_ipc_request_header followed by a NUL-terminated
+ * JSON object (the arguments, "{}" when there are none).  Every request gets
+ * exactly one reply: a struct qb_ipc_response_header (error = 0 or -errno)
+ * followed by a NUL-terminated JSON object.  On error the object is
+ * {"error": "<what was wrong, for a human>"}.  hdr.size counts header and
+ * payload; the server refuses a request whose size disagrees with what it
+ * received or whose payload is not a NUL-terminated JSON object.
+ */
+#ifndef HM_IPC_PROTO_H
+#define HM_IPC_PROTO_H
+
+#include <qb/qbipc_common.h>
+
+#define HM_IPC_DEFAULT_NAME "hamon"
+#define HM_IPC_MAX_MSG (1024 * 1024)
+
+/* request ids; QB_IPC_MSG_USER_START keeps clear of libqb's own */
+enum hm_ipc_request {
+	HM_REQ_STATUS = QB_IPC_MSG_USER_START + 1,	/* read */
+	HM_REQ_LOG_LEVEL,				/* write: {"level": "debug"} */
+	HM_REQ_MAX
+};
+
+/* hamonctl exit codes, documented in doc/hamonctl.md */
+enum hm_ctl_exit {
+	HM_EXIT_OK = 0,
+	HM_EXIT_FAILED = 1,		/* hamond refused or failed the request */
+	HM_EXIT_USAGE = 2,		/* bad command line */
+	HM_EXIT_NO_DAEMON = 3,		/* hamond is not running (cannot connect) */
+	HM_EXIT_DENIED = 4,		/* not root and not in ipc_read_group */
+	HM_EXIT_UNKNOWN = 5,		/* outcome unknown: see hamonctl job show */
+};
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Membership: the pure decision of "are we quorate, and who coordinates".
+ *
+ * Inputs are the events corosync gives hamond (CPG totem and group
+ * configuration changes, quorum notifications, loss of the connection) and the
+ * sync messages hamonds multicast.  No I/O: it reaches the world only through
+ * the seam (send, timers, log).
+ *
+ * Quorum (DESIGN.md "Semantics"): a node is QUORATE only when the ring id of
+ * the latest quorum notification equals the ring id of the latest CPG totem
+ * change and that notification said quorate.  Between a totem change and the
+ * quorum notification for the same ring it is UNKNOWN.  Without corosync it
+ * is NOT_QUORATE.
+ *
+ * Sync and coordinator.  Every change of the CPG group (the running hamonds)
+ * starts a sync, driven by the lowest node id of the group:
+ *
+ *   state         event                                  next
+ *   ------------  -------------------------------------  ------------
+ *   any           group change; we are the leader        WAIT_START, send SYNC_START(new epoch)
+ *   any           group change; someone else leads       WAIT_START
+ *   WAIT_START/   SYNC_START from the current leader     COLLECT, send SYNC_STATE(epoch)
+ *    COLLECT/DONE
+ *   COLLECT       SYNC_STATE of this epoch, all members  DONE: coordinator decided
+ *   any           SYNC_* of another epoch or leader      (dropped)
+ *   any           corosync lost                          NONE
+ *
+ * On DONE every member decides the same thing from the same set of states
+ * (CPG delivers them in one agreed order): the source is the member holding
+ * the newest data — greatest (last quorate ring id, applied sequence), lowest
+ * node id on ties — and the coordinator stays the source's coordinator if it
+ * is still a member (sticky), else becomes the lowest member.  The
+ * coordinator is reported only while quorate and synced.
+ */
+#ifndef HM_MEMBERSHIP_H
+#define HM_MEMBERSHIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seam.h"
+#include "wire.h"
+
+#define HM_MAX_NODES 384	/* corosync's own limit on processors */
+
+enum hm_quorum {
+	HM_QUORUM_NOT_QUORATE = 0,
+	HM_QUORUM_UNKNOWN,
+	HM_QUORUM_QUORATE,
+};
+
+enum hm_sync_state {
+	HM_SYNC_NONE = 0,	/* not in a group (no corosync, not joined) */
+	HM_SYNC_WAIT_START,	/* group changed, waiting for the leader */
+	HM_SYNC_COLLECT,	/* collecting every member's state */
+	HM_SYNC_DONE,		/* synced */
+};
+
+struct hm_membership;
+
+struct hm_membership *hm_membership_new(const struct hm_seam *seam);
+void hm_membership_free(struct hm_membership *m);
+
+/* corosync services are up and this is our node id */
+void hm_membership_connected(struct hm_membership *m, uint32_t local_nodeid);
+/* any corosync service was lost: not quorate, no group, until reconnected */
+void hm_membership_disconnected(struct hm_membership *m);
+
+/* CPG totem configuration change (model v1): the corosync members of a ring */
+void hm_membership_totem_change(struct hm_membership *m, const struct hm_ring_id *ring,
+				const uint32_t *members, size_t n_members);
+/* quorum notification (quorum_model_initialize V1) */
+void hm_membership_quorum_change(struct hm_membership *m, bool quorate,
+				 const struct hm_ring_id *ring,
+				 const uint32_t *members, size_t n_members);
+/* CPG group configuration change: the hamonds in our group */
+void hm_membership_group_change(struct hm_membership *m,
+				const uint32_t *members, size_t n_members,
+				const uint32_t *left, size_t n_left,
+				const uint32_t *joined, size_t n_joined);
+/* a message delivered by CPG; -EBADMSG/-EPROTONOSUPPORT if it was refused
+ * (the caller logs it with the sender; it was not applied) */
+int hm_membership_deliver(struct hm_membership *m, uint32_t sender,
+			  const void *data, size_t len);
+
+/* queries */
+enum hm_quorum hm_membership_quorum(const struct hm_membership *m);
+bool hm_membership_is_connected(const struct hm_membership *m);
+uint32_t hm_membership_local_nodeid(const struct hm_membership *m);
+bool hm_membership_have_ring(const struct hm_membership *m, struct hm_ring_id *ret_ring);
+size_t hm_membership_totem_members(const struct hm_membership *m, const uint32_t **ret_members);
+size_t hm_membership_group_members(const struct hm_membership *m, const uint32_t **ret_members);
+bool hm_membership_in_group(const struct hm_membership *m, uint32_t nodeid);
+enum hm_sync_state hm_membership_sync_state(const struct hm_membership *m);
+bool hm_membership_synced(const struct hm_membership *m);
+/* the coordinator's node id, 0 unless quorate and synced */
+uint32_t hm_membership_coordinator(const struct hm_membership *m);
+uint64_t hm_membership_coordinator_epoch(const struct hm_membership *m);
+/* lowest protocol version spoken by the synced members (0 before a sync) */
+uint16_t hm_membership_cluster_proto(const struct hm_membership *m);
+struct hm_ring_id hm_membership_last_quorate(const struct hm_membership *m);
+
+const char *hm_quorum_to_str(enum hm_quorum q);
+const char *hm_sync_state_to_str(enum hm_sync_state s);
+
+#endif

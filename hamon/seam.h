@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The one seam: everything the pure core needs from the world.
+ *
+ * hamond fills it with real adapters (qb_loop timers, CPG multicast, qb_log);
+ * hamon-sim and the unit tests fill it with fakes (a virtual clock, a fake
+ * network).  Modelled on corosync's struct corosync_api_v1.  Later issues add
+ * fence and libvirt operations here, never a second way out of the core.
+ */
+#ifndef HM_SEAM_H
+#define HM_SEAM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t hm_timer_t;
+typedef void (*hm_timer_fn)(void *data);
+
+struct hm_seam {
+	void *ctx;
+	/* monotonic clock in milliseconds */
+	uint64_t (*now_ms)(void *ctx);
+	/* one-shot timer; 0 or -errno */
+	int (*timer_start)(void *ctx, uint64_t after_ms, hm_timer_fn fn, void *data,
+			   hm_timer_t *ret_timer);
+	void (*timer_stop)(void *ctx, hm_timer_t timer);
+	/* multicast to the group in agreed order, delivered to ourselves too;
+	 * 0, -EAGAIN when flow control says later, or -errno */
+	int (*send)(void *ctx, const void *msg, size_t len);
+	/* prio is a syslog LOG_* level */
+	void (*log)(void *ctx, int prio, const char *fmt, va_list ap);
+};
+
+void hm_seam_log(const struct hm_seam *seam, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

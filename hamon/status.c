@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "status.h"
+
+const char *hm_nodelist_name(const struct hm_nodelist *nl, uint32_t nodeid)
+{
+	size_t i;
+
+	if (!nl)
+		return "";
+	for (i = 0; i < nl->n; i++)
+		if (nl->nodes[i].nodeid == nodeid)
+			return nl->nodes[i].name;
+	return "";
+}
+
+int hm_nodelist_set(struct hm_nodelist *nl, uint32_t nodeid, const char *name)
+{
+	size_t i;
+
+	if (nodeid == 0 || !name || strlen(name) >= HM_NODE_NAME_MAX)
+		return -EINVAL;
+	for (i = 0; i < nl->n; i++)
+		if (nl->nodes[i].nodeid == nodeid)
+			break;
+	if (i == HM_MAX_NODES)
+		return -ENOSPC;
+	nl->nodes[i].nodeid = nodeid;
+	strcpy(nl->nodes[i].name, name);
+	if (i == nl->n)
+		nl->n++;
+	return 0;
+}
+
+void hm_ring_id_format(const struct hm_ring_id *ring, char *buf, size_t len)
+{
+	snprintf(buf, len, "%x.%llx", ring->nodeid, (unsigned long long)ring->seq);
+}
+
+/* json-c takes ownership of what it adds; one failed add fails the whole */
+static int add(json_object *obj, const char *key, json_object *val)
+{
+	if (!val && key)
+		return -ENOMEM;
+	return json_object_object_add(obj, key, val) == 0 ? 0 : -ENOMEM;
+}
+
+static json_object *node_ref(const struct hm_nodelist *nl, uint32_t nodeid)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (add(o, "nodeid", json_object_new_int64(nodeid)) < 0 ||
+	    add(o, "name", json_object_new_string(hm_nodelist_name(nl, nodeid))) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_object *members_to_json(const struct hm_status_info *info)
+{
+	const struct hm_membership *m = info->membership;
+	json_object *arr = json_object_new_array(), *o;
+	const uint32_t *ids;
+	size_t n, i;
+
+	if (!arr)
+		return NULL;
+	n = hm_membership_totem_members(m, &ids);
+	for (i = 0; i < n; i++) {
+		o = node_ref(info->nodelist, ids[i]);
+		if (!o || add(o, "hamond", json_object_new_boolean(hm_membership_in_group(m, ids[i]))) < 0 ||
+		    json_object_array_add(arr, o) != 0) {
+			json_object_put(o);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+json_object *hm_status_to_json(const struct hm_status_info *info)
+{
+	const struct hm_membership *m = info->membership;
+	json_object *st = json_object_new_object();
+	struct hm_ring_id ring;
+	char ringbuf[64];
+	uint32_t local = hm_membership_local_nodeid(m);
+	uint32_t coord = hm_membership_coordinator(m);
+	int rc = 0;
+
+	if (!st)
+		return NULL;
+	rc |= add(st, "version", json_object_new_string(info->version ? info->version : ""));
+	rc |= add(st, "cluster_name", json_object_new_string(info->cluster_name ? info->cluster_name : ""));
+	rc |= add(st, "local", node_ref(info->nodelist, local));
+	rc |= add(st, "corosync", json_object_new_string(hm_membership_is_connected(m) ?
+							 "connected" : "disconnected"));
+	rc |= add(st, "quorum", json_object_new_string(hm_quorum_to_str(hm_membership_quorum(m))));
+	if (hm_membership_have_ring(m, &ring)) {
+		hm_ring_id_format(&ring, ringbuf, sizeof(ringbuf));
+		rc |= add(st, "ring_id", json_object_new_string(ringbuf));
+	} else {
+		rc |= json_object_object_add(st, "ring_id", NULL);
+	}
+	rc |= add(st, "synced", json_object_new_boolean(hm_membership_synced(m)));
+	rc |= add(st, "members", members_to_json(info));
+	if (coord)
+		rc |= add(st, "coordinator", node_ref(info->nodelist, coord));
+	else
+		rc |= json_object_object_add(st, "coordinator", NULL);
+	rc |= add(st, "uptime_s", json_object_new_int64((int64_t)info->uptime_s));
+	rc |= add(st, "boot_id", json_object_new_string(info->boot_id ? info->boot_id : ""));
+	rc |= add(st, "pid", json_object_new_int64(info->pid));
+	if (rc) {
+		json_object_put(st);
+		return NULL;
+	}
+	return st;
+}

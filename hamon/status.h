@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What `hamonctl status` shows, built as JSON from the membership module
+ * and the corosync nodelist.  Pure: no I/O.
+ */
+#ifndef HM_STATUS_H
+#define HM_STATUS_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "membership.h"
+
+#define HM_NODE_NAME_MAX 256
+
+struct hm_node_name {
+	uint32_t nodeid;
+	char name[HM_NODE_NAME_MAX];
+};
+
+/* the corosync nodelist: node ids and their names */
+struct hm_nodelist {
+	size_t n;
+	struct hm_node_name nodes[HM_MAX_NODES];
+};
+
+/* the name of nodeid, or "" when the nodelist does not know it */
+const char *hm_nodelist_name(const struct hm_nodelist *nl, uint32_t nodeid);
+/* add or replace; -ENOSPC when full, -EINVAL for nodeid 0 or a name too long */
+int hm_nodelist_set(struct hm_nodelist *nl, uint32_t nodeid, const char *name);
+
+struct hm_status_info {
+	const struct hm_membership *membership;
+	const struct hm_nodelist *nodelist;
+	const char *cluster_name;
+	const char *boot_id;
+	const char *version;
+	uint64_t uptime_s;
+	long pid;
+};
+
+/* the status object (see doc/hamonctl.md); NULL when out of memory */
+json_object *hm_status_to_json(const struct hm_status_info *info);
+
+/* "1.2c": rep node id and seq in hex, as corosync logs them */
+void hm_ring_id_format(const struct hm_ring_id *ring, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "wire.h"
+
+/* explicit little-endian cursor: no struct is ever sent as raw memory */
+struct hm_cursor {
+	uint8_t *w;		/* encoding */
+	const uint8_t *r;	/* decoding */
+	size_t len;
+	size_t pos;
+	int overflow;
+};
+
+static void put_u16(struct hm_cursor *c, uint16_t v)
+{
+	if (c->pos + 2 > c->len) {
+		c->overflow = 1;
+		return;
+	}
+	c->w[c->pos++] = v & 0xff;
+	c->w[c->pos++] = v >> 8;
+}
+
+static void put_u32(struct hm_cursor *c, uint32_t v)
+{
+	put_u16(c, v & 0xffff);
+	put_u16(c, v >> 16);
+}
+
+static void put_u64(struct hm_cursor *c, uint64_t v)
+{
+	put_u32(c, v & 0xffffffffu);
+	put_u32(c, v >> 32);
+}
+
+static uint16_t get_u16(struct hm_cursor *c)
+{
+	uint16_t v;
+
+	if (c->pos + 2 > c->len) {
+		c->overflow = 1;
+		return 0;
+	}
+	v = (uint16_t)(c->r[c->pos] | (c->r[c->pos + 1] << 8));
+	c->pos += 2;
+	return v;
+}
+
+static uint32_t get_u32(struct hm_cursor *c)
+{
+	uint32_t lo = get_u16(c);
+
+	return lo | ((uint32_t)get_u16(c) << 16);
+}
+
+static uint64_t get_u64(struct hm_cursor *c)
+{
+	uint64_t lo = get_u32(c);
+
+	return lo | ((uint64_t)get_u32(c) << 32);
+}
+
+/* body sizes, fixed per type */
+static const size_t body_size[HM_MSG_TYPE_MAX] = {
+	[HM_MSG_SYNC_START] = 4 + 8,
+	[HM_MSG_SYNC_STATE] = 4 + 8 + 2 + 4 + 8 + 8 + 4 + 8,
+};
+
+static const char *const type_name[HM_MSG_TYPE_MAX] = {
+	[HM_MSG_SYNC_START] = "sync-start",
+	[HM_MSG_SYNC_STATE] = "sync-state",
+};
+
+const char *hm_msg_type_to_str(uint16_t type)
+{
+	if (type == 0 || type >= HM_MSG_TYPE_MAX)
+		return "unknown";
+	return type_name[type];
+}
+
+int hm_ring_id_cmp(const struct hm_ring_id *a, const struct hm_ring_id *b)
+{
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	if (a->nodeid != b->nodeid)
+		return a->nodeid < b->nodeid ? -1 : 1;
+	return 0;
+}
+
+int hm_ring_id_equal(const struct hm_ring_id *a, const struct hm_ring_id *b)
+{
+	return hm_ring_id_cmp(a, b) == 0;
+}
+
+static void put_epoch(struct hm_cursor *c, const struct hm_sync_epoch *e)
+{
+	put_u32(c, e->leader);
+	put_u64(c, e->counter);
+}
+
+static void get_epoch(struct hm_cursor *c, struct hm_sync_epoch *e)
+{
+	e->leader = get_u32(c);
+	e->counter = get_u64(c);
+}
+
+int hm_wire_encode(const struct hm_msg *msg, void *buf, size_t buflen, size_t *ret_len)
+{
+	struct hm_cursor c = { .w = buf, .len = buflen };
+	const struct hm_msg_sync_state *st;
+	size_t total;
+
+	if (msg->type == 0 || msg->type >= HM_MSG_TYPE_MAX)
+		return -EINVAL;
+	total = HM_WIRE_HDR_SIZE + body_size[msg->type];
+	if (total > buflen)
+		return -ENOSPC;
+
+	put_u32(&c, HM_WIRE_MAGIC);
+	put_u16(&c, HM_WIRE_VERSION);
+	put_u16(&c, msg->type);
+	put_u32(&c, (uint32_t)total);
+	put_u32(&c, 0);
+	switch (msg->type) {
+	case HM_MSG_SYNC_START:
+		put_epoch(&c, &msg->u.sync_start.epoch);
+		break;
+	case HM_MSG_SYNC_STATE:
+		st = &msg->u.sync_state;
+		put_epoch(&c, &st->epoch);
+		put_u16(&c, st->proto_max);
+		put_u32(&c, st->last_quorate.nodeid);
+		put_u64(&c, st->last_quorate.seq);
+		put_u64(&c, st->applied_seq);
+		put_u32(&c, st->coordinator);
+		put_u64(&c, st->coordinator_epoch);
+		break;
+	}
+	if (c.overflow || c.pos != total)
+		return -EINVAL;
+	*ret_len = total;
+	return 0;
+}
+
+static int refuse(const char **ret_why, const char *why, int err)
+{
+	if (ret_why)
+		*ret_why = why;
+	return err;
+}
+
+int hm_wire_decode(const void *buf, size_t len, struct hm_msg *ret_msg, const char **ret_why)
+{
+	struct hm_cursor c = { .r = buf, .len = len };
+	struct hm_msg m;
+	struct hm_msg_sync_state *st;
+	uint32_t magic, length, flags;
+
+	memset(&m, 0, sizeof(m));
+	if (!buf || len < HM_WIRE_HDR_SIZE)
+		return refuse(ret_why, "shorter than the header", -EBADMSG);
+	if (len > HM_WIRE_MAX_MSG)
+		return refuse(ret_why, "longer than the largest message", -EBADMSG);
+	magic = get_u32(&c);
+	m.version = get_u16(&c);
+	m.type = get_u16(&c);
+	length = get_u32(&c);
+	flags = get_u32(&c);
+	if (magic != HM_WIRE_MAGIC)
+		return refuse(ret_why, "bad magic", -EBADMSG);
+	if (m.version == 0)
+		return refuse(ret_why, "version 0", -EBADMSG);
+	if (m.version > HM_WIRE_VERSION)
+		return refuse(ret_why, "protocol version newer than ours", -EPROTONOSUPPORT);
+	if (length != len)
+		return refuse(ret_why, "length field disagrees with the delivered size", -EBADMSG);
+	if (flags != 0)
+		return refuse(ret_why, "reserved flags set", -EBADMSG);
+	if (m.type == 0 || m.type >= HM_MSG_TYPE_MAX)
+		return refuse(ret_why, "unknown type", -EBADMSG);
+	if (len != HM_WIRE_HDR_SIZE + body_size[m.type])
+		return refuse(ret_why, "wrong body size for its type", -EBADMSG);
+
+	switch (m.type) {
+	case HM_MSG_SYNC_START:
+		get_epoch(&c, &m.u.sync_start.epoch);
+		if (m.u.sync_start.epoch.leader == 0)
+			return refuse(ret_why, "sync epoch without a leader", -EBADMSG);
+		break;
+	case HM_MSG_SYNC_STATE:
+		st = &m.u.sync_state;
+		get_epoch(&c, &st->epoch);
+		st->proto_max = get_u16(&c);
+		st->last_quorate.nodeid = get_u32(&c);
+		st->last_quorate.seq = get_u64(&c);
+		st->applied_seq = get_u64(&c);
+		st->coordinator = get_u32(&c);
+		st->coordinator_epoch = get_u64(&c);
+		if (st->epoch.leader == 0)
+			return refuse(ret_why, "sync epoch without a leader", -EBADMSG);
+		if (st->proto_max == 0)
+			return refuse(ret_why, "protocol version 0", -EBADMSG);
+		break;
+	}
+	if (c.overflow || c.pos != len)
+		return refuse(ret_why, "truncated body", -EBADMSG);
+	*ret_msg = m;
+	return 0;
+}
