@@ -1,0 +1,1762 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hamon-sim: the tier-2 simulator (doc/simulator.md).
+ *
+ * It links the same pure core as hamond (libhamon.a: membership, wire, seam)
+ * and fills the seam with fakes: one virtual clock in milliseconds, one-shot
+ * timers, and a fake corosync that forms rings, delivers CPG configuration
+ * changes and agreed-order messages, and quorum notifications that lag the
+ * ring by a configurable delay.  It plays a scenario's cmdlist, writes a
+ * deterministic log, and checks the safety rules after every step on its own,
+ * so that a blessed-but-wrong log.expect cannot hide a violation.
+ *
+ * Model of corosync (what the simulator promises the core):
+ *
+ * - A node has a corosync (up/down), a hamond (running or not; a restarted
+ *   hamond is a new hm_membership instance on the same clock) and a network
+ *   label; the nodes with corosync up and the same label form one ring.
+ * - Whenever the rings change, every changed ring gets a new ring id (rep =
+ *   lowest member, seq = one global counter, +4 per change: two partitions
+ *   formed by the same change share a seq, as in real corosync).  Its
+ *   connected hamonds get the totem change, then the CPG group change (one
+ *   confchg per joining node, each with the final member list), and after
+ *   the quorum lag the quorum notification for that ring (quorate = votes >
+ *   expected/2).  A quorum notification whose ring was replaced before it
+ *   fired is dropped, as corosync drops an aborted sync.
+ * - Messages are delivered after the latency, in one agreed order, to the
+ *   members of the CPG configuration they were sent in.  At a configuration
+ *   change every message still queued in an ending configuration is delivered
+ *   first (to its members that are still connected), then the change
+ *   (virtual synchrony); a message sent while a change is being delivered
+ *   belongs to the new configuration.
+ * - kill changes ring and group at once; a clean corosync-stop makes the
+ *   CPG leave first and the ring change a leave lag later (measured: 7 ms).
+ *
+ * Invariants (doc/simulator.md): 1 quorum, 2 one coordinator, 3 the
+ * coordinator is here, 4 liveness at quiescence, 5 wire, 6 epochs.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "membership.h"
+#include "seam.h"
+#include "wire.h"
+
+#define SIM_MAX_NODES 16
+#define SIM_QUIET_MS 10000		/* quiet: nothing due within this */
+#define SIM_MAX_DELAY_MS 5000		/* latency and quorum lag stay below */
+#define SIM_MAX_STEPS 1000000		/* a settle that never ends is a bug */
+#define SIM_LINE_MAX 512
+
+#define EXIT_CHECK 1	/* an invariant or an expectation failed */
+#define EXIT_INPUT 2	/* bad usage or a bad cmdlist */
+
+typedef uint32_t nodeset_t;	/* bit i-1 = node i */
+
+/* ---- commands ---- */
+
+enum cmd_kind {
+	C_NODES, C_START, C_ADVANCE, C_KILL, C_CRASH, C_CS_STOP, C_CS_START,
+	C_HM_STOP, C_HM_START, C_PARTITION, C_HEAL, C_SET_LAG, C_SET_LATENCY,
+	C_SET_TRACE, C_FLOW, C_INJECT, C_STATUS, C_EXP_COORD, C_EXP_QUORUM,
+	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG,
+};
+
+enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
+
+struct cmd {
+	enum cmd_kind kind;
+	int lineno;
+	char text[SIM_LINE_MAX];
+	uint32_t node;
+	uint64_t num;		/* ms, count, node count, expected value */
+	int label[SIM_MAX_NODES + 1];	/* partition: label per node */
+	struct cmd *inner;	/* at */
+};
+
+/* ---- the fake world ---- */
+
+struct sim;
+
+struct hamond {
+	struct sim *sim;
+	struct node *node;
+	struct hm_membership *m;
+	struct hm_seam seam;
+	uint64_t gen;		/* incarnation: events name (node, gen) */
+	bool connected;		/* hm_membership_connected given, not lost */
+	bool joined;		/* in a CPG configuration */
+	nodeset_t group;
+	uint64_t conf;		/* id of that CPG configuration */
+	/* what corosync told this hamond, for the quorum invariant */
+	bool have_totem;
+	struct hm_ring_id totem;
+	bool have_quorum;
+	struct hm_ring_id qring;
+	bool qflag;
+	/* last observed, to log changes */
+	bool obs_synced;
+	uint32_t obs_coord;
+};
+
+struct node {
+	uint32_t id;
+	bool cs_up;
+	bool cs_leaving;	/* graceful stop: hamond already out of the group */
+	int label;
+	bool has_ring;
+	struct hm_ring_id ring;
+	nodeset_t ring_members;
+	bool quorum_published;	/* the notification for ring has fired */
+	bool quorate;		/* what it said */
+	struct hamond *h;	/* NULL: hamond not running */
+	uint64_t flow_eagain;	/* next sends fail with -EAGAIN */
+};
+
+enum ev_kind { EV_DELIVER, EV_INJECT, EV_QUORUM, EV_TIMER, EV_COMMAND, EV_CS_DOWN };
+
+struct event {
+	enum ev_kind kind;
+	uint64_t time;
+	uint64_t seq;		/* tie-break: scheduling order; also timer id */
+	/* deliver / inject */
+	uint32_t sender;
+	uint64_t sender_gen;
+	uint64_t conf;		/* 0: sent during a change, configuration not yet known */
+	uint8_t *data;
+	size_t len;
+	const char *what;	/* inject kind */
+	/* quorum */
+	struct hm_ring_id ring;
+	nodeset_t members;
+	bool quorate;
+	/* timer */
+	uint32_t node;
+	uint64_t gen;
+	hm_timer_fn fn;
+	void *fn_data;
+	/* command */
+	const struct cmd *cmd;
+};
+
+struct sim {
+	uint32_t n;
+	struct node nodes[SIM_MAX_NODES + 1];
+	uint64_t now;
+	uint64_t seq;
+	uint64_t ring_seq;
+	uint64_t next_gen;
+	uint64_t next_conf;
+	uint64_t latency;
+	uint64_t quorum_lag;
+	uint64_t leave_lag;	/* graceful stop: CPG leave, then the ring */
+	/* invariant 6: the coordinator each reported epoch named */
+	uint32_t epoch_coord[256];
+	uint64_t epoch_since[256];
+	uint64_t max_epoch;		/* the highest reported so far */
+	uint32_t max_epoch_node;	/* who reported it */
+	bool trace;
+	bool transition;	/* a configuration change is being delivered */
+	struct event **ev;
+	size_t n_ev, cap_ev;
+	FILE *out;
+	const char *cmdfile;
+	int lineno;		/* of the command being run, for messages */
+	struct cmd **cmds;
+	size_t n_cmds;
+};
+
+static struct sim S;	/* global: reachable at exit, so no leak reports */
+
+/* ---- small helpers ---- */
+
+static nodeset_t bit(uint32_t id)
+{
+	return (nodeset_t)1 << (id - 1);
+}
+
+static unsigned popcount(nodeset_t s)
+{
+	return (unsigned)__builtin_popcount(s);
+}
+
+static uint32_t lowest(nodeset_t s)
+{
+	return s ? (uint32_t)__builtin_ctz(s) + 1 : 0;
+}
+
+static const char *set_str(nodeset_t s, char *buf, size_t len)
+{
+	size_t pos = 0;
+	uint32_t i;
+
+	buf[0] = '\0';
+	if (!s)
+		return "-";
+	for (i = 1; i <= SIM_MAX_NODES; i++) {
+		if (!(s & bit(i)))
+			continue;
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s%u", pos ? "," : "", i);
+		if (pos >= len)
+			break;
+	}
+	return buf;
+}
+
+static size_t set_to_ids(nodeset_t s, uint32_t *ids)
+{
+	size_t n = 0;
+	uint32_t i;
+
+	for (i = 1; i <= SIM_MAX_NODES; i++)
+		if (s & bit(i))
+			ids[n++] = i;
+	return n;
+}
+
+static bool ring_eq(const struct hm_ring_id *a, const struct hm_ring_id *b)
+{
+	return hm_ring_id_equal(a, b) != 0;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p) {
+		fprintf(stderr, "hamon-sim: out of memory\n");
+		exit(EXIT_INPUT);
+	}
+	return p;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void logline(struct sim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(s->out, "t=%llu ", (unsigned long long)s->now);
+	va_start(ap, fmt);
+	vfprintf(s->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', s->out);
+}
+
+__attribute__((format(printf, 2, 3), noreturn))
+static void input_error(struct sim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s:%d: ", s->cmdfile ? s->cmdfile : "hamon-sim", s->lineno);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (s->out)
+		fflush(s->out);
+	exit(EXIT_INPUT);
+}
+
+/* An invariant or an expectation failed: say which, where and when, in the
+ * log (so the diff shows it) and on stderr, and stop. */
+__attribute__((format(printf, 3, 4), noreturn))
+static void check_failed(struct sim *s, const char *what, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	logline(s, "FAILED %s: %s", what, msg);
+	fflush(s->out);
+	fprintf(stderr, "hamon-sim: %s:%d: t=%llu: %s: %s\n", s->cmdfile, s->lineno,
+		(unsigned long long)s->now, what, msg);
+	exit(EXIT_CHECK);
+}
+
+/* ---- the event queue: (time, seq) order ---- */
+
+static struct event *ev_add(struct sim *s, enum ev_kind kind, uint64_t time)
+{
+	struct event *e = xcalloc(1, sizeof(*e));
+
+	if (s->n_ev == s->cap_ev) {
+		s->cap_ev = s->cap_ev ? 2 * s->cap_ev : 64;
+		s->ev = realloc(s->ev, s->cap_ev * sizeof(*s->ev));
+		if (!s->ev) {
+			fprintf(stderr, "hamon-sim: out of memory\n");
+			exit(EXIT_INPUT);
+		}
+	}
+	e->kind = kind;
+	e->time = time;
+	e->seq = ++s->seq;
+	s->ev[s->n_ev++] = e;
+	return e;
+}
+
+static void ev_free(struct event *e)
+{
+	if (!e)
+		return;
+	free(e->data);
+	free(e);
+}
+
+static void ev_remove_at(struct sim *s, size_t i)
+{
+	memmove(&s->ev[i], &s->ev[i + 1], (s->n_ev - i - 1) * sizeof(*s->ev));
+	s->n_ev--;
+}
+
+static bool ev_before(const struct event *a, const struct event *b)
+{
+	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+/* index of the first event in order that pred accepts, or n_ev */
+static size_t ev_first(const struct sim *s, bool (*pred)(const struct event *, const void *),
+		       const void *arg)
+{
+	size_t i, best = s->n_ev;
+
+	for (i = 0; i < s->n_ev; i++) {
+		if (pred && !pred(s->ev[i], arg))
+			continue;
+		if (best == s->n_ev || ev_before(s->ev[i], s->ev[best]))
+			best = i;
+	}
+	return best;
+}
+
+/* ---- the seam of one hamond ---- */
+
+static uint64_t seam_now(void *ctx)
+{
+	struct hamond *h = ctx;
+
+	return h->sim->now;
+}
+
+static int seam_timer_start(void *ctx, uint64_t after_ms, hm_timer_fn fn, void *data,
+			    hm_timer_t *ret_timer)
+{
+	struct hamond *h = ctx;
+	struct event *e = ev_add(h->sim, EV_TIMER, h->sim->now + after_ms);
+
+	e->node = h->node->id;
+	e->gen = h->gen;
+	e->fn = fn;
+	e->fn_data = data;
+	*ret_timer = e->seq;
+	return 0;
+}
+
+static void seam_timer_stop(void *ctx, hm_timer_t timer)
+{
+	struct hamond *h = ctx;
+	struct sim *s = h->sim;
+	size_t i;
+
+	for (i = 0; i < s->n_ev; i++) {
+		if (s->ev[i]->kind == EV_TIMER && s->ev[i]->seq == timer) {
+			ev_free(s->ev[i]);
+			ev_remove_at(s, i);
+			return;
+		}
+	}
+}
+
+static int seam_send(void *ctx, const void *msg, size_t len)
+{
+	struct hamond *h = ctx;
+	struct sim *s = h->sim;
+	struct event *e;
+
+	/* like cpg_mcast_joined: only a joined member can multicast */
+	if (!h->connected || !h->joined)
+		return -ENOTCONN;
+	if (h->node->flow_eagain > 0) {
+		h->node->flow_eagain--;
+		logline(s, "n%u send: EAGAIN (flow control, %llu more)", h->node->id,
+			(unsigned long long)h->node->flow_eagain);
+		return -EAGAIN;
+	}
+	e = ev_add(s, EV_DELIVER, s->now + s->latency);
+	e->sender = h->node->id;
+	e->sender_gen = h->gen;
+	e->conf = s->transition ? 0 : h->conf;
+	e->data = xcalloc(1, len ? len : 1);
+	memcpy(e->data, msg, len);
+	e->len = len;
+	return 0;
+}
+
+__attribute__((format(printf, 3, 0)))
+static void seam_log(void *ctx, int prio, const char *fmt, va_list ap)
+{
+	struct hamond *h = ctx;
+	char buf[1024];
+
+	if (prio > LOG_NOTICE && !h->sim->trace)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	logline(h->sim, "n%u core: %s", h->node->id, buf);
+}
+
+/* ---- hamond instances ---- */
+
+static struct hamond *hamond_new(struct sim *s, struct node *nd)
+{
+	struct hamond *h = xcalloc(1, sizeof(*h));
+
+	h->sim = s;
+	h->node = nd;
+	h->gen = ++s->next_gen;
+	h->seam = (struct hm_seam){
+		.ctx = h,
+		.now_ms = seam_now,
+		.timer_start = seam_timer_start,
+		.timer_stop = seam_timer_stop,
+		.send = seam_send,
+		.log = seam_log,
+	};
+	h->m = hm_membership_new(&h->seam);
+	if (!h->m) {
+		fprintf(stderr, "hamon-sim: out of memory\n");
+		exit(EXIT_INPUT);
+	}
+	nd->h = h;
+	return h;
+}
+
+static void hamond_free(struct sim *s, struct hamond *h)
+{
+	uint32_t id;
+	size_t i;
+
+	if (!h)
+		return;
+	hm_membership_free(h->m);
+	/* its timers die with it; its messages already sent stay queued */
+	for (i = 0; i < s->n_ev;) {
+		if (s->ev[i]->kind == EV_TIMER && s->ev[i]->node == h->node->id &&
+		    s->ev[i]->gen == h->gen) {
+			ev_free(s->ev[i]);
+			ev_remove_at(s, i);
+		} else {
+			i++;
+		}
+	}
+	h->node->h = NULL;
+	free(h);
+	/* no hamond left: everything they knew is gone (the core keeps no
+	 * data on disk yet), so epochs start a new history */
+	for (id = 1; id <= s->n; id++)
+		if (s->nodes[id].h)
+			return;
+	memset(s->epoch_coord, 0, sizeof(s->epoch_coord));
+	s->max_epoch = 0;
+	s->max_epoch_node = 0;
+}
+
+static void hamond_disconnect(struct sim *s, struct hamond *h)
+{
+	if (!h || !h->connected)
+		return;
+	logline(s, "n%u lost its corosync connection", h->node->id);
+	h->connected = false;
+	h->joined = false;
+	h->group = 0;
+	h->conf = 0;
+	h->have_totem = false;
+	h->have_quorum = false;
+	hm_membership_disconnected(h->m);
+}
+
+static void hamond_totem(struct hamond *h, const struct node *nd)
+{
+	uint32_t ids[SIM_MAX_NODES];
+	size_t n = set_to_ids(nd->ring_members, ids);
+
+	h->have_totem = true;
+	h->totem = nd->ring;
+	hm_membership_totem_change(h->m, &nd->ring, ids, n);
+}
+
+static void hamond_quorum(struct hamond *h, const struct node *nd)
+{
+	uint32_t ids[SIM_MAX_NODES];
+	size_t n = set_to_ids(nd->ring_members, ids);
+
+	h->have_quorum = true;
+	h->qring = nd->ring;
+	h->qflag = nd->quorate;
+	hm_membership_quorum_change(h->m, nd->quorate, &nd->ring, ids, n);
+}
+
+/* ---- invariants ---- */
+
+/* what DESIGN.md's rule gives from the notifications this hamond received */
+static enum hm_quorum expected_quorum(const struct hamond *h)
+{
+	if (!h->connected)
+		return HM_QUORUM_NOT_QUORATE;
+	if (!h->have_totem || !h->have_quorum || !ring_eq(&h->totem, &h->qring))
+		return HM_QUORUM_UNKNOWN;
+	return h->qflag ? HM_QUORUM_QUORATE : HM_QUORUM_NOT_QUORATE;
+}
+
+/* the truth: this hamond's corosync is in a quorate ring whose notification
+ * it has received */
+static bool truly_quorate(const struct sim *s, const struct hamond *h)
+{
+	const struct node *nd = h->node;
+
+	return h->connected && nd->cs_up && nd->has_ring && nd->quorum_published &&
+	       nd->quorate && popcount(nd->ring_members) * 2 > s->n &&
+	       h->have_totem && ring_eq(&h->totem, &nd->ring) &&
+	       h->have_quorum && ring_eq(&h->qring, &nd->ring) && h->qflag;
+}
+
+static void check_safety(struct sim *s)
+{
+	uint32_t coord_of_ring_rep = 0, seen_coord = 0, i, c;
+	struct hm_ring_id coord_ring = { 0, 0 };
+	bool have_coord_ring = false;
+
+	for (i = 1; i <= s->n; i++) {
+		const struct hamond *h = s->nodes[i].h;
+		enum hm_quorum q;
+
+		if (!h)
+			continue;
+		q = hm_membership_quorum(h->m);
+		c = hm_membership_coordinator(h->m);
+		/* 1. quorum */
+		if (q != expected_quorum(h))
+			check_failed(s, "invariant 1 (quorum)",
+				     "n%u says %s but its notifications make it %s", i,
+				     hm_quorum_to_str(q), hm_quorum_to_str(expected_quorum(h)));
+		if ((q == HM_QUORUM_QUORATE || c) && !truly_quorate(s, h))
+			check_failed(s, "invariant 1 (quorum)",
+				     "n%u says %s, coordinator %u, while its ring is not quorate", i,
+				     hm_quorum_to_str(q), c);
+		if (!c)
+			continue;
+		/* 3. the coordinator is a running hamond in the reporter's partition */
+		if (c > s->n || !s->nodes[c].h || !s->nodes[c].h->connected ||
+		    !s->nodes[c].cs_up || !s->nodes[c].has_ring ||
+		    !ring_eq(&s->nodes[c].ring, &s->nodes[i].ring))
+			check_failed(s, "invariant 3 (coordinator is here)",
+				     "n%u reports coordinator %u, which is not a running hamond in its partition",
+				     i, c);
+		/* 6. an epoch names one coordinator, for the whole run */
+		{
+			uint64_t ep = hm_membership_coordinator_epoch(h->m);
+
+			if (ep < s->max_epoch)
+				check_failed(s, "invariant 6 (epochs)",
+					     "n%u reports coordinator %u with epoch %llu, but n%u reported epoch %llu before",
+					     i, c, (unsigned long long)ep, s->max_epoch_node,
+					     (unsigned long long)s->max_epoch);
+			if (ep > s->max_epoch) {
+				s->max_epoch = ep;
+				s->max_epoch_node = i;
+			}
+			if (ep < sizeof(s->epoch_coord) / sizeof(s->epoch_coord[0])) {
+				if (!s->epoch_coord[ep]) {
+					s->epoch_coord[ep] = c;
+					s->epoch_since[ep] = s->now;
+				} else if (s->epoch_coord[ep] != c) {
+					check_failed(s, "invariant 6 (epochs)",
+						     "n%u reports coordinator %u with epoch %llu, which named node %u at t=%llu",
+						     i, c, (unsigned long long)ep, s->epoch_coord[ep],
+						     (unsigned long long)s->epoch_since[ep]);
+				}
+			}
+		}
+		/* 2. one coordinator */
+		if (!have_coord_ring) {
+			have_coord_ring = true;
+			coord_ring = s->nodes[i].ring;
+			seen_coord = c;
+			coord_of_ring_rep = i;
+		} else if (!ring_eq(&coord_ring, &s->nodes[i].ring)) {
+			check_failed(s, "invariant 2 (one coordinator)",
+				     "n%u (ring %x.%llx) reports coordinator %u while n%u (ring %x.%llx) reports %u",
+				     i, s->nodes[i].ring.nodeid, (unsigned long long)s->nodes[i].ring.seq,
+				     c, coord_of_ring_rep, coord_ring.nodeid,
+				     (unsigned long long)coord_ring.seq, seen_coord);
+		} else if (c != seen_coord) {
+			check_failed(s, "invariant 2 (one coordinator)",
+				     "n%u reports coordinator %u while n%u in the same partition reports %u",
+				     i, c, coord_of_ring_rep, seen_coord);
+		}
+	}
+}
+
+/* 4. at quiescence: everyone is synced, every quorate partition has one */
+static void check_liveness(struct sim *s)
+{
+	uint32_t i;
+
+	for (i = 1; i <= s->n; i++) {
+		const struct hamond *h = s->nodes[i].h;
+
+		if (!h || !s->nodes[i].cs_up)
+			continue;
+		if (!h->connected || !hm_membership_synced(h->m))
+			check_failed(s, "invariant 4 (liveness)",
+				     "quiet, but n%u is %s (sync %s)", i,
+				     h->connected ? "connected" : "not connected",
+				     hm_sync_state_to_str(hm_membership_sync_state(h->m)));
+		if (truly_quorate(s, h) && hm_membership_coordinator(h->m) == 0)
+			check_failed(s, "invariant 4 (liveness)",
+				     "quiet, n%u is in a quorate partition but reports no coordinator",
+				     i);
+		if (s->nodes[i].quorum_published && s->nodes[i].quorate &&
+		    !truly_quorate(s, h))
+			check_failed(s, "invariant 4 (liveness)",
+				     "quiet, n%u's ring is quorate but it never learnt it", i);
+	}
+}
+
+/* log what changed in what each hamond reports */
+static void observe(struct sim *s)
+{
+	uint32_t i, c;
+	bool synced;
+
+	for (i = 1; i <= s->n; i++) {
+		struct hamond *h = s->nodes[i].h;
+
+		if (!h)
+			continue;
+		synced = hm_membership_synced(h->m);
+		c = hm_membership_coordinator(h->m);
+		if (synced != h->obs_synced)
+			logline(s, "n%u %s", i, synced ? "synced" : "unsynced");
+		if (c != h->obs_coord) {
+			char was[16], is[16];
+
+			snprintf(was, sizeof(was), "%u", h->obs_coord);
+			snprintf(is, sizeof(is), "%u", c);
+			if (c)
+				logline(s, "n%u coordinator %s -> %s (epoch %llu)", i,
+					h->obs_coord ? was : "none", is,
+					(unsigned long long)hm_membership_coordinator_epoch(h->m));
+			else
+				logline(s, "n%u coordinator %s -> none", i, was);
+		}
+		h->obs_synced = synced;
+		h->obs_coord = c;
+	}
+}
+
+static void step_done(struct sim *s)
+{
+	observe(s);
+	check_safety(s);
+}
+
+/* ---- message delivery ---- */
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case EBADMSG: return "EBADMSG";
+	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+	default: return strerror(err);
+	}
+}
+
+static void log_refusal(struct sim *s, const struct event *e, uint32_t to, int rc)
+{
+	struct hm_msg msg;
+	const char *why = "?";
+
+	(void)hm_wire_decode(e->data, e->len, &msg, &why);
+	logline(s, "n%u refused a %zu-byte message from n%u: %s (%s)", to, e->len, e->sender,
+		why, errno_name(-rc));
+}
+
+static void trace_delivery(struct sim *s, const struct event *e, nodeset_t to)
+{
+	struct hm_msg msg;
+	char buf[64];
+
+	if (!s->trace || hm_wire_decode(e->data, e->len, &msg, NULL) < 0)
+		return;
+	if (msg.type == HM_MSG_SYNC_START)
+		logline(s, "n%u -> %s: sync-start epoch %u/%llu", e->sender,
+			set_str(to, buf, sizeof(buf)), msg.u.sync_start.epoch.leader,
+			(unsigned long long)msg.u.sync_start.epoch.counter);
+	else
+		logline(s, "n%u -> %s: sync-state epoch %u/%llu last-quorate %x.%llx coordinator %u/%llu",
+			e->sender, set_str(to, buf, sizeof(buf)), msg.u.sync_state.epoch.leader,
+			(unsigned long long)msg.u.sync_state.epoch.counter,
+			msg.u.sync_state.last_quorate.nodeid,
+			(unsigned long long)msg.u.sync_state.last_quorate.seq,
+			msg.u.sync_state.coordinator,
+			(unsigned long long)msg.u.sync_state.coordinator_epoch);
+}
+
+/* a message a hamond multicast: to the members of its configuration */
+static void deliver_msg(struct sim *s, const struct event *e)
+{
+	nodeset_t to = 0;
+	uint32_t i;
+	int rc;
+
+	for (i = 1; i <= s->n; i++) {
+		const struct hamond *h = s->nodes[i].h;
+
+		if (h && h->connected && h->joined && h->conf == e->conf)
+			to |= bit(i);
+	}
+	trace_delivery(s, e, to);
+	for (i = 1; i <= s->n; i++) {
+		if (!(to & bit(i)))
+			continue;
+		rc = hm_membership_deliver(s->nodes[i].h->m, e->sender, e->data, e->len);
+		if (rc < 0) {
+			log_refusal(s, e, i, rc);
+			check_failed(s, "invariant 5 (wire)",
+				     "n%u refused a message that n%u's hamond sent", i, e->sender);
+		}
+	}
+}
+
+struct snapshot {
+	enum hm_quorum q;
+	enum hm_sync_state sync;
+	uint32_t coord;
+	uint64_t coord_epoch;
+	struct hm_ring_id lq;
+};
+
+static struct snapshot snap(const struct hamond *h)
+{
+	return (struct snapshot){
+		.q = hm_membership_quorum(h->m),
+		.sync = hm_membership_sync_state(h->m),
+		.coord = hm_membership_coordinator(h->m),
+		.coord_epoch = hm_membership_coordinator_epoch(h->m),
+		.lq = hm_membership_last_quorate(h->m),
+	};
+}
+
+static bool snap_equal(const struct snapshot *a, const struct snapshot *b)
+{
+	return a->q == b->q && a->sync == b->sync && a->coord == b->coord &&
+	       a->coord_epoch == b->coord_epoch && ring_eq(&a->lq, &b->lq);
+}
+
+/* a malformed message from some process on e->sender: every hamond in that
+ * node's ring gets it, and every one must refuse it and change nothing */
+static void deliver_inject(struct sim *s, const struct event *e)
+{
+	const struct node *src = &s->nodes[e->sender];
+	struct snapshot before, after;
+	uint32_t i;
+	int rc;
+
+	if (!src->cs_up || !src->has_ring) {
+		logline(s, "n%u injected %s message lost: its corosync is down", e->sender, e->what);
+		return;
+	}
+	for (i = 1; i <= s->n; i++) {
+		const struct node *nd = &s->nodes[i];
+
+		if (!nd->h || !nd->h->connected || !nd->h->joined || !nd->has_ring ||
+		    !ring_eq(&nd->ring, &src->ring))
+			continue;
+		before = snap(nd->h);
+		rc = hm_membership_deliver(nd->h->m, e->sender, e->data, e->len);
+		if (rc >= 0)
+			check_failed(s, "invariant 5 (wire)", "n%u accepted a %s message from n%u",
+				     i, e->what, e->sender);
+		log_refusal(s, e, i, rc);
+		after = snap(nd->h);
+		if (!snap_equal(&before, &after))
+			check_failed(s, "invariant 5 (wire)",
+				     "n%u changed its state on a refused message", i);
+	}
+}
+
+/* ---- the fake corosync: rings, groups, virtual synchrony ---- */
+
+static bool ev_in_confs(const struct event *e, const void *arg)
+{
+	const uint64_t *ending = arg;	/* 0-terminated */
+
+	if (e->kind != EV_DELIVER || e->conf == 0)
+		return false;
+	for (; *ending; ending++)
+		if (*ending == e->conf)
+			return true;
+	return false;
+}
+
+static nodeset_t want_ring(const struct sim *s, const struct node *nd)
+{
+	nodeset_t r = 0;
+	uint32_t i;
+
+	if (!nd->cs_up)
+		return 0;
+	for (i = 1; i <= s->n; i++)
+		if (s->nodes[i].cs_up && s->nodes[i].label == nd->label)
+			r |= bit(i);
+	return r;
+}
+
+/* a hamond that is (or will now be) connected and in the CPG group */
+static bool eligible(const struct node *nd)
+{
+	return nd->h && nd->cs_up && !nd->cs_leaving;
+}
+
+static nodeset_t want_group(const struct sim *s, const struct node *nd)
+{
+	nodeset_t ring = want_ring(s, nd), g = 0;
+	uint32_t i;
+
+	if (!eligible(nd))
+		return 0;
+	for (i = 1; i <= s->n; i++)
+		if ((ring & bit(i)) && eligible(&s->nodes[i]))
+			g |= bit(i);
+	return g;
+}
+
+static void deliver_confchgs(struct sim *s, struct hamond *h, nodeset_t g, nodeset_t left,
+			     nodeset_t joined)
+{
+	uint32_t members[SIM_MAX_NODES], l[SIM_MAX_NODES], j[SIM_MAX_NODES];
+	size_t nm = set_to_ids(g, members), nl = set_to_ids(left, l), nj = set_to_ids(joined, j);
+	char b1[64], b2[64], b3[64];
+	size_t k;
+
+	if (nj > 1)
+		logline(s, "n%u cpg members %s left %s joined %s (%zu confchgs)", h->node->id,
+			set_str(g, b1, sizeof(b1)), set_str(left, b2, sizeof(b2)),
+			set_str(joined, b3, sizeof(b3)), nj);
+	else
+		logline(s, "n%u cpg members %s left %s joined %s", h->node->id,
+			set_str(g, b1, sizeof(b1)), set_str(left, b2, sizeof(b2)),
+			set_str(joined, b3, sizeof(b3)));
+	if (nj == 0) {
+		hm_membership_group_change(h->m, members, nm, l, nl, NULL, 0);
+		return;
+	}
+	/* on a merge CPG delivers one confchg per joining node, each with the
+	 * complete final member list */
+	for (k = 0; k < nj; k++)
+		hm_membership_group_change(h->m, members, nm, k == 0 ? l : NULL, k == 0 ? nl : 0,
+					   &j[k], 1);
+}
+
+/*
+ * Bring corosync's view in line with the world: form the rings that changed,
+ * connect the hamonds whose corosync is up, and change the CPG groups, with
+ * virtual synchrony around it.
+ */
+static void reconcile(struct sim *s)
+{
+	nodeset_t wring[SIM_MAX_NODES + 1], wgroup[SIM_MAX_NODES + 1], done = 0, fresh;
+	uint64_t ending[SIM_MAX_NODES + 1];
+	size_t n_ending = 0, k, idx;
+	bool ring_change = false;
+	uint32_t i, j;
+	char buf[64];
+
+	for (i = 1; i <= s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		wring[i] = want_ring(s, nd);
+		wgroup[i] = want_group(s, nd);
+		if (nd->cs_up && (!nd->has_ring || nd->ring_members != wring[i]))
+			ring_change = true;
+		if (!nd->cs_up)
+			nd->has_ring = false;
+		if (nd->h && nd->h->joined && nd->h->group != wgroup[i]) {
+			for (k = 0; k < n_ending; k++)
+				if (ending[k] == nd->h->conf)
+					break;
+			if (k == n_ending)
+				ending[n_ending++] = nd->h->conf;
+		}
+	}
+	ending[n_ending] = 0;
+
+	s->transition = true;
+	/* virtual synchrony: what was sent in an ending configuration is
+	 * delivered to its members before the change */
+	while (n_ending && (idx = ev_first(s, ev_in_confs, ending)) < s->n_ev) {
+		struct event *e = s->ev[idx];
+
+		ev_remove_at(s, idx);
+		deliver_msg(s, e);
+		ev_free(e);
+	}
+
+	/* rings */
+	if (ring_change)
+		s->ring_seq += 4;
+	for (i = 1; i <= s->n && ring_change; i++) {
+		struct node *nd = &s->nodes[i];
+		struct event *e;
+		nodeset_t r = wring[i];
+
+		if (!nd->cs_up || (done & bit(i)))
+			continue;
+		done |= r;
+		for (j = 1; j <= s->n; j++)
+			if ((r & bit(j)) &&
+			    (!s->nodes[j].has_ring || s->nodes[j].ring_members != r))
+				break;
+		if (j > s->n)
+			continue;	/* this partition did not change */
+		for (j = 1; j <= s->n; j++) {
+			struct node *m = &s->nodes[j];
+
+			if (!(r & bit(j)))
+				continue;
+			m->has_ring = true;
+			m->ring = (struct hm_ring_id){ .nodeid = lowest(r), .seq = s->ring_seq };
+			m->ring_members = r;
+			m->quorum_published = false;
+			m->quorate = false;
+		}
+		logline(s, "ring %x.%llx members %s", lowest(r), (unsigned long long)s->ring_seq,
+			set_str(r, buf, sizeof(buf)));
+		for (j = 1; j <= s->n; j++)
+			if ((r & bit(j)) && s->nodes[j].h && s->nodes[j].h->connected)
+				hamond_totem(s->nodes[j].h, &s->nodes[j]);
+		e = ev_add(s, EV_QUORUM, s->now + s->quorum_lag);
+		e->ring = nd->ring;
+		e->members = r;
+		e->quorate = popcount(r) * 2 > s->n;
+	}
+
+	/* hamonds whose corosync is (back) up connect: local node id, the
+	 * initial totem configuration, the current quorum if already known */
+	for (i = 1; i <= s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (!eligible(nd) || nd->h->connected)
+			continue;
+		logline(s, "n%u connected to corosync", i);
+		nd->h->connected = true;
+		hm_membership_connected(nd->h->m, i);
+		hamond_totem(nd->h, nd);
+		if (nd->quorum_published)
+			hamond_quorum(nd->h, nd);
+	}
+
+	/* CPG groups */
+	done = 0;
+	for (i = 1; i <= s->n; i++) {
+		nodeset_t g = wgroup[i];
+		bool change = false;
+		uint64_t conf;
+
+		if (!g || (done & bit(i)))
+			continue;
+		done |= g;
+		fresh = 0;
+		for (j = 1; j <= s->n; j++) {
+			const struct hamond *h = s->nodes[j].h;
+
+			if (!(g & bit(j)))
+				continue;
+			if (!h->joined)
+				fresh |= bit(j);
+			if (!h->joined || h->group != g)
+				change = true;
+		}
+		if (!change)
+			continue;
+		conf = ++s->next_conf;
+		for (j = 1; j <= s->n; j++) {
+			struct hamond *h = s->nodes[j].h;
+			nodeset_t old, left, joined;
+
+			if (!(g & bit(j)))
+				continue;
+			old = h->joined ? h->group : 0;
+			left = old & ~g;
+			/* a joiner sees itself and whoever joins with it */
+			joined = h->joined ? (g & ~old) : fresh;
+			h->joined = true;
+			h->group = g;
+			h->conf = conf;
+			deliver_confchgs(s, h, g, left, joined);
+		}
+	}
+	s->transition = false;
+
+	/* what was sent during the change belongs to the sender's new
+	 * configuration; a sender that has none lost it */
+	for (k = 0; k < s->n_ev;) {
+		struct event *e = s->ev[k];
+		const struct hamond *h;
+
+		if (e->kind != EV_DELIVER || e->conf != 0) {
+			k++;
+			continue;
+		}
+		h = s->nodes[e->sender].h;
+		if (h && h->gen == e->sender_gen && h->connected && h->joined) {
+			e->conf = h->conf;
+			k++;
+			continue;
+		}
+		if (s->trace)
+			logline(s, "n%u message sent during a change dropped: no configuration",
+				e->sender);
+		ev_remove_at(s, k);
+		ev_free(e);
+	}
+}
+
+static void fire_quorum(struct sim *s, const struct event *e)
+{
+	bool any = false;
+	uint32_t i;
+
+	for (i = 1; i <= s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (!(e->members & bit(i)) || !nd->cs_up || !nd->has_ring || !ring_eq(&nd->ring, &e->ring))
+			continue;
+		if (!any)
+			logline(s, "ring %x.%llx quorum: %s (%u of %u votes)", e->ring.nodeid,
+				(unsigned long long)e->ring.seq,
+				e->quorate ? "quorate" : "not quorate", popcount(e->members), s->n);
+		any = true;
+		nd->quorum_published = true;
+		nd->quorate = e->quorate;
+	}
+	for (i = 1; i <= s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if ((e->members & bit(i)) && nd->has_ring && ring_eq(&nd->ring, &e->ring) &&
+		    nd->h && nd->h->connected)
+			hamond_quorum(nd->h, nd);
+	}
+}
+
+/* ---- running ---- */
+
+static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled);
+
+/* the second half of a graceful stop: the ring changes without the node */
+static void cs_down(struct sim *s, struct node *nd)
+{
+	if (!nd->cs_leaving)
+		return;		/* killed meanwhile */
+	nd->cs_leaving = false;
+	nd->cs_up = false;
+	logline(s, "n%u corosync stopped", nd->id);
+	reconcile(s);
+}
+
+static void run_event(struct sim *s, struct event *e)
+{
+	struct hamond *h;
+
+	switch (e->kind) {
+	case EV_DELIVER:
+		deliver_msg(s, e);
+		break;
+	case EV_INJECT:
+		deliver_inject(s, e);
+		break;
+	case EV_QUORUM:
+		fire_quorum(s, e);
+		break;
+	case EV_TIMER:
+		h = s->nodes[e->node].h;
+		if (h && h->gen == e->gen)
+			e->fn(e->fn_data);
+		break;
+	case EV_COMMAND:
+		run_cmd(s, e->cmd, true);
+		break;
+	case EV_CS_DOWN:
+		cs_down(s, &s->nodes[e->node]);
+		break;
+	}
+}
+
+/* run events due at or before `until`; false if the step bound was hit */
+static void run_until(struct sim *s, uint64_t until)
+{
+	unsigned long steps = 0;
+	struct event *e;
+	size_t idx;
+
+	while ((idx = ev_first(s, NULL, NULL)) < s->n_ev && s->ev[idx]->time <= until) {
+		if (++steps > SIM_MAX_STEPS)
+			check_failed(s, "invariant 4 (liveness)",
+				     "%d steps and still not quiet", SIM_MAX_STEPS);
+		e = s->ev[idx];
+		ev_remove_at(s, idx);
+		if (e->time > s->now)
+			s->now = e->time;
+		run_event(s, e);
+		ev_free(e);
+		step_done(s);
+	}
+}
+
+static bool quiet(const struct sim *s)
+{
+	size_t idx = ev_first(s, NULL, NULL);
+
+	return idx == s->n_ev || s->ev[idx]->time > s->now + SIM_QUIET_MS;
+}
+
+/* run until nothing is due within SIM_QUIET_MS; the clock stops at the
+ * last event */
+static void settle(struct sim *s)
+{
+	unsigned long steps = 0;
+
+	while (!quiet(s)) {
+		if (++steps > SIM_MAX_STEPS)
+			check_failed(s, "invariant 4 (liveness)", "never quiet");
+		run_until(s, ev_first(s, NULL, NULL) < s->n_ev ?
+			  s->ev[ev_first(s, NULL, NULL)]->time : s->now);
+	}
+	check_liveness(s);
+}
+
+static void status(struct sim *s)
+{
+	uint32_t i;
+	char b1[64], b2[64];
+
+	for (i = 1; i <= s->n; i++) {
+		const struct node *nd = &s->nodes[i];
+		const struct hamond *h = nd->h;
+		const uint32_t *g;
+		nodeset_t gs = 0;
+		size_t ng, k;
+		char ring[48] = "-";
+
+		if (nd->has_ring)
+			snprintf(ring, sizeof(ring), "%x.%llx", nd->ring.nodeid,
+				 (unsigned long long)nd->ring.seq);
+		if (!h) {
+			logline(s, "n%u status corosync=%s ring=%s members=%s hamond=down", i,
+				nd->cs_up ? "up" : "down", ring,
+				set_str(nd->has_ring ? nd->ring_members : 0, b1, sizeof(b1)));
+			continue;
+		}
+		ng = hm_membership_group_members(h->m, &g);
+		for (k = 0; k < ng; k++)
+			if (g[k] >= 1 && g[k] <= SIM_MAX_NODES)
+				gs |= bit(g[k]);
+		{
+			struct hm_ring_id lq = hm_membership_last_quorate(h->m);
+
+			logline(s, "n%u status corosync=%s ring=%s members=%s hamond=up quorum=%s sync=%s group=%s coordinator=%u epoch=%llu last-quorate=%x.%llx",
+				i, nd->cs_up ? "up" : "down", ring,
+				set_str(nd->has_ring ? nd->ring_members : 0, b1, sizeof(b1)),
+				hm_quorum_to_str(hm_membership_quorum(h->m)),
+				hm_sync_state_to_str(hm_membership_sync_state(h->m)),
+				set_str(gs, b2, sizeof(b2)), hm_membership_coordinator(h->m),
+				(unsigned long long)hm_membership_coordinator_epoch(h->m),
+				lq.nodeid, (unsigned long long)lq.seq);
+		}
+	}
+}
+
+static struct hamond *need_hamond(struct sim *s, uint32_t id)
+{
+	if (!s->nodes[id].h)
+		input_error(s, "expect: node %u has no running hamond", id);
+	return s->nodes[id].h;
+}
+
+static void expect_coordinator(struct sim *s, uint32_t want)
+{
+	uint32_t i, c, reporters = 0;
+
+	for (i = 1; i <= s->n; i++) {
+		const struct hamond *h = s->nodes[i].h;
+
+		if (!h)
+			continue;
+		c = hm_membership_coordinator(h->m);
+		if (want == 0 && c)
+			check_failed(s, "expect", "coordinator none, but n%u reports %u", i, c);
+		if (want == 0 || hm_membership_quorum(h->m) != HM_QUORUM_QUORATE ||
+		    !hm_membership_synced(h->m))
+			continue;
+		if (c != want)
+			check_failed(s, "expect", "coordinator %u, but n%u reports %u", want, i, c);
+		reporters++;
+	}
+	if (want && !reporters)
+		check_failed(s, "expect", "coordinator %u, but no hamond is quorate and synced", want);
+}
+
+static void inject(struct sim *s, uint32_t from, enum inject_kind kind)
+{
+	static const char *const names[] = {
+		[INJ_GARBAGE] = "garbage", [INJ_TRUNCATED] = "truncated",
+		[INJ_WRONG_VERSION] = "wrong-version", [INJ_UNKNOWN_TYPE] = "unknown-type",
+	};
+	struct hm_msg msg = { .type = HM_MSG_SYNC_START };
+	uint8_t buf[128];
+	size_t len = 0, i;
+	struct event *e;
+
+	msg.u.sync_start.epoch.leader = from;
+	msg.u.sync_start.epoch.counter = 1;
+	if (hm_wire_encode(&msg, buf, sizeof(buf), &len) < 0)
+		input_error(s, "cannot encode a message to corrupt");
+	switch (kind) {
+	case INJ_GARBAGE:
+		for (i = 0; i < 24; i++)
+			buf[i] = (uint8_t)(0xa5 ^ (i * 29));
+		len = 24;
+		break;
+	case INJ_TRUNCATED:
+		len -= 8;	/* the header says more than CPG delivered */
+		break;
+	case INJ_WRONG_VERSION:
+		buf[4] = HM_WIRE_VERSION + 1;	/* u16 version, little endian */
+		buf[5] = 0;
+		break;
+	case INJ_UNKNOWN_TYPE:
+		buf[6] = HM_MSG_TYPE_MAX + 6;	/* u16 type */
+		buf[7] = 0;
+		break;
+	}
+	e = ev_add(s, EV_INJECT, s->now + s->latency);
+	e->sender = from;
+	e->what = names[kind];
+	e->data = xcalloc(1, len);
+	memcpy(e->data, buf, len);
+	e->len = len;
+}
+
+static bool settles(enum cmd_kind k)
+{
+	switch (k) {
+	case C_START: case C_KILL: case C_CRASH: case C_CS_STOP: case C_CS_START:
+	case C_HM_STOP: case C_HM_START: case C_PARTITION: case C_HEAL: case C_INJECT:
+	case C_SETTLE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
+{
+	struct node *nd = c->node ? &s->nodes[c->node] : NULL;
+	struct event *e;
+	uint32_t i;
+
+	s->lineno = c->lineno;
+	if (c->kind != C_NODES)
+		logline(s, "cmd %s%s", scheduled ? "(at) " : "", c->text);
+	switch (c->kind) {
+	case C_NODES:
+		break;
+	case C_START:
+		for (i = 1; i <= s->n; i++)
+			if (!s->nodes[i].cs_up) {
+				s->nodes[i].cs_up = true;
+				logline(s, "n%u corosync started", i);
+			}
+		for (i = 1; i <= s->n; i++)
+			if (!s->nodes[i].h) {
+				hamond_new(s, &s->nodes[i]);
+				logline(s, "n%u hamond started", i);
+			}
+		reconcile(s);
+		break;
+	case C_ADVANCE: {
+		uint64_t end = s->now + c->num;
+
+		run_until(s, end);
+		s->now = end;
+		if (quiet(s))
+			check_liveness(s);
+		break;
+	}
+	case C_KILL:
+	case C_CRASH:
+		if (!nd->cs_up)
+			input_error(s, "node %u: corosync is not running", c->node);
+		nd->cs_up = false;
+		nd->cs_leaving = false;
+		if (c->kind == C_CRASH && nd->h) {
+			logline(s, "n%u crashed: corosync and hamond gone", c->node);
+			hamond_free(s, nd->h);
+		} else {
+			logline(s, "n%u corosync killed", c->node);
+			hamond_disconnect(s, nd->h);
+		}
+		reconcile(s);
+		break;
+	case C_CS_STOP:
+		if (!nd->cs_up)
+			input_error(s, "node %u: corosync is not running", c->node);
+		if (nd->cs_leaving)
+			input_error(s, "node %u: corosync is already stopping", c->node);
+		/* graceful: the local hamond is disconnected and leaves the
+		 * group at once; the ring changes without the node after the
+		 * leave lag (no token timeout: corosync announces its leave) */
+		logline(s, "n%u corosync stopping", c->node);
+		hamond_disconnect(s, nd->h);
+		nd->cs_leaving = true;
+		reconcile(s);
+		e = ev_add(s, EV_CS_DOWN, s->now + s->leave_lag);
+		e->node = c->node;
+		break;
+	case C_CS_START:
+		if (nd->cs_up)
+			input_error(s, "node %u: corosync is %s", c->node,
+				    nd->cs_leaving ? "still stopping" : "already running");
+		nd->cs_up = true;
+		logline(s, "n%u corosync started", c->node);
+		reconcile(s);
+		break;
+	case C_HM_STOP:
+		if (!nd->h)
+			input_error(s, "node %u: hamond is not running", c->node);
+		logline(s, "n%u hamond stopped", c->node);
+		hamond_free(s, nd->h);
+		reconcile(s);
+		break;
+	case C_HM_START:
+		if (nd->h)
+			input_error(s, "node %u: hamond is already running", c->node);
+		hamond_new(s, nd);
+		logline(s, "n%u hamond started", c->node);
+		reconcile(s);
+		break;
+	case C_PARTITION:
+		for (i = 1; i <= s->n; i++)
+			s->nodes[i].label = c->label[i];
+		reconcile(s);
+		break;
+	case C_HEAL:
+		for (i = 1; i <= s->n; i++)
+			s->nodes[i].label = 0;
+		reconcile(s);
+		break;
+	case C_SET_LAG:
+		s->quorum_lag = c->num;
+		break;
+	case C_SET_LATENCY:
+		s->latency = c->num;
+		break;
+	case C_SET_LEAVE_LAG:
+		s->leave_lag = c->num;
+		break;
+	case C_SET_TRACE:
+		s->trace = c->num != 0;
+		break;
+	case C_FLOW:
+		nd->flow_eagain = c->num;
+		break;
+	case C_INJECT:
+		inject(s, c->node, (enum inject_kind)c->num);
+		break;
+	case C_STATUS:
+		status(s);
+		break;
+	case C_EXP_COORD:
+		expect_coordinator(s, (uint32_t)c->num);
+		break;
+	case C_EXP_QUORUM: {
+		enum hm_quorum q = hm_membership_quorum(need_hamond(s, c->node)->m);
+
+		if (q != (enum hm_quorum)c->num)
+			check_failed(s, "expect", "n%u is %s, not %s", c->node, hm_quorum_to_str(q),
+				     hm_quorum_to_str((enum hm_quorum)c->num));
+		break;
+	}
+	case C_EXP_SYNCED: {
+		bool synced = hm_membership_synced(need_hamond(s, c->node)->m);
+
+		if (synced != (c->num != 0))
+			check_failed(s, "expect", "n%u is %s (sync %s)", c->node,
+				     synced ? "synced" : "not synced",
+				     hm_sync_state_to_str(hm_membership_sync_state(s->nodes[c->node].h->m)));
+		break;
+	}
+	case C_SETTLE:
+		break;
+	case C_AT:
+		e = ev_add(s, EV_COMMAND, s->now + c->num);
+		e->cmd = c->inner;
+		break;
+	}
+	step_done(s);
+	if (!scheduled && settles(c->kind))
+		settle(s);
+}
+
+/* ---- parsing ---- */
+
+static char *trim(char *p)
+{
+	char *end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = p + strlen(p);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return p;
+}
+
+static uint64_t parse_num(struct sim *s, const char *tok, const char *what, uint64_t min,
+			  uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!tok || !*tok)
+		input_error(s, "missing %s", what);
+	errno = 0;
+	v = strtoull(tok, &end, 10);
+	if (*end || errno || tok[0] == '-' || v < min || v > max)
+		input_error(s, "bad %s '%s' (want %llu..%llu)", what, tok,
+			    (unsigned long long)min, (unsigned long long)max);
+	return v;
+}
+
+static uint32_t parse_node(struct sim *s, const char *tok)
+{
+	if (s->n == 0)
+		input_error(s, "'nodes N' must come first");
+	return (uint32_t)parse_num(s, tok, "node id", 1, s->n);
+}
+
+static void want_args(struct sim *s, int argc, int want, const char *usage)
+{
+	if (argc != want)
+		input_error(s, "usage: %s", usage);
+}
+
+/* "1,2 | 3,4" (spaces optional): every node exactly once */
+static void parse_partition(struct sim *s, char *spec, struct cmd *c)
+{
+	char *side, *save1 = NULL, *tok, *save2 = NULL;
+	nodeset_t seen = 0;
+	int label = 0;
+	uint32_t id;
+
+	for (side = strtok_r(spec, "|", &save1); side; side = strtok_r(NULL, "|", &save1)) {
+		label++;
+		if (!*trim(side))
+			input_error(s, "partition: empty side");
+		for (tok = strtok_r(side, ", \t", &save2); tok; tok = strtok_r(NULL, ", \t", &save2)) {
+			id = parse_node(s, tok);
+			if (seen & bit(id))
+				input_error(s, "partition: node %u listed twice", id);
+			seen |= bit(id);
+			c->label[id] = label;
+		}
+	}
+	if (label < 2)
+		input_error(s, "partition: need at least two sides separated by '|'");
+	for (id = 1; id <= s->n; id++)
+		if (!(seen & bit(id)))
+			input_error(s, "partition: node %u is on no side", id);
+}
+
+static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
+{
+	struct cmd *c = xcalloc(1, sizeof(*c));
+	char work[SIM_LINE_MAX], *argv[64], *save = NULL, *tok, *rest;
+	int argc = 0;
+
+	c->lineno = lineno;
+	snprintf(c->text, sizeof(c->text), "%s", line);
+	snprintf(work, sizeof(work), "%s", line);
+	for (tok = strtok_r(work, " \t", &save); tok && argc < 64; tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	if (tok)
+		input_error(s, "too many arguments");
+	if (argc == 0)
+		input_error(s, "empty command");
+
+	if (!strcmp(argv[0], "nodes")) {
+		want_args(s, argc, 2, "nodes N");
+		if (nested || s->n)
+			input_error(s, "'nodes' only once, as the first command");
+		c->kind = C_NODES;
+		c->num = parse_num(s, argv[1], "node count", 1, SIM_MAX_NODES);
+		s->n = (uint32_t)c->num;
+		return c;
+	}
+	if (s->n == 0)
+		input_error(s, "'nodes N' must come first");
+	if (!strcmp(argv[0], "start")) {
+		want_args(s, argc, 1, "start");
+		c->kind = C_START;
+	} else if (!strcmp(argv[0], "advance")) {
+		want_args(s, argc, 2, "advance MS");
+		if (nested)
+			input_error(s, "'at' cannot schedule 'advance'");
+		c->kind = C_ADVANCE;
+		c->num = parse_num(s, argv[1], "milliseconds", 0, 24ULL * 3600 * 1000);
+	} else if (!strcmp(argv[0], "kill") || !strcmp(argv[0], "crash") ||
+		   !strcmp(argv[0], "corosync-stop") || !strcmp(argv[0], "corosync-start") ||
+		   !strcmp(argv[0], "hamond-stop") || !strcmp(argv[0], "hamond-start")) {
+		static const struct { const char *name; enum cmd_kind kind; } t[] = {
+			{ "kill", C_KILL }, { "crash", C_CRASH },
+			{ "corosync-stop", C_CS_STOP }, { "corosync-start", C_CS_START },
+			{ "hamond-stop", C_HM_STOP }, { "hamond-start", C_HM_START },
+		};
+		size_t i;
+
+		for (i = 0; strcmp(t[i].name, argv[0]); i++)
+			;
+		if (argc != 2)
+			input_error(s, "usage: %s NODE", argv[0]);
+		c->kind = t[i].kind;
+		c->node = parse_node(s, argv[1]);
+	} else if (!strcmp(argv[0], "partition")) {
+		rest = strstr(line, "partition") + strlen("partition");
+		snprintf(work, sizeof(work), "%s", rest);
+		c->kind = C_PARTITION;
+		parse_partition(s, work, c);
+	} else if (!strcmp(argv[0], "settle")) {
+		want_args(s, argc, 1, "settle");
+		if (nested)
+			input_error(s, "'at' cannot schedule 'settle'");
+		c->kind = C_SETTLE;
+	} else if (!strcmp(argv[0], "heal")) {
+		want_args(s, argc, 1, "heal");
+		c->kind = C_HEAL;
+	} else if (!strcmp(argv[0], "set")) {
+		if (argc != 3)
+			input_error(s, "usage: set quorum-lag MS | latency MS | leave-lag MS | trace on|off");
+		if (!strcmp(argv[1], "quorum-lag")) {
+			c->kind = C_SET_LAG;
+			c->num = parse_num(s, argv[2], "quorum lag (ms)", 0, SIM_MAX_DELAY_MS);
+		} else if (!strcmp(argv[1], "latency")) {
+			c->kind = C_SET_LATENCY;
+			c->num = parse_num(s, argv[2], "latency (ms)", 0, SIM_MAX_DELAY_MS);
+		} else if (!strcmp(argv[1], "leave-lag")) {
+			c->kind = C_SET_LEAVE_LAG;
+			c->num = parse_num(s, argv[2], "leave lag (ms)", 0, SIM_MAX_DELAY_MS);
+		} else if (!strcmp(argv[1], "trace")) {
+			c->kind = C_SET_TRACE;
+			if (strcmp(argv[2], "on") && strcmp(argv[2], "off"))
+				input_error(s, "set trace: on or off, not '%s'", argv[2]);
+			c->num = !strcmp(argv[2], "on");
+		} else {
+			input_error(s, "set: unknown setting '%s' (quorum-lag, latency, leave-lag, trace)",
+				    argv[1]);
+		}
+	} else if (!strcmp(argv[0], "flowcontrol")) {
+		want_args(s, argc, 3, "flowcontrol NODE COUNT");
+		c->kind = C_FLOW;
+		c->node = parse_node(s, argv[1]);
+		c->num = parse_num(s, argv[2], "count", 0, 1000000);
+	} else if (!strcmp(argv[0], "inject")) {
+		want_args(s, argc, 3, "inject NODE garbage|truncated|wrong-version|unknown-type");
+		c->kind = C_INJECT;
+		c->node = parse_node(s, argv[1]);
+		if (!strcmp(argv[2], "garbage"))
+			c->num = INJ_GARBAGE;
+		else if (!strcmp(argv[2], "truncated"))
+			c->num = INJ_TRUNCATED;
+		else if (!strcmp(argv[2], "wrong-version"))
+			c->num = INJ_WRONG_VERSION;
+		else if (!strcmp(argv[2], "unknown-type"))
+			c->num = INJ_UNKNOWN_TYPE;
+		else
+			input_error(s, "inject: unknown kind '%s' (garbage, truncated, wrong-version, unknown-type)",
+				    argv[2]);
+	} else if (!strcmp(argv[0], "status")) {
+		want_args(s, argc, 1, "status");
+		c->kind = C_STATUS;
+	} else if (!strcmp(argv[0], "expect")) {
+		if (argc >= 2 && !strcmp(argv[1], "coordinator")) {
+			want_args(s, argc, 3, "expect coordinator NODE|none");
+			c->kind = C_EXP_COORD;
+			c->num = !strcmp(argv[2], "none") ? 0 : parse_node(s, argv[2]);
+		} else if (argc >= 2 && !strcmp(argv[1], "quorum")) {
+			want_args(s, argc, 4, "expect quorum NODE quorate|not-quorate|quorum-unknown");
+			c->kind = C_EXP_QUORUM;
+			c->node = parse_node(s, argv[2]);
+			if (!strcmp(argv[3], "quorate"))
+				c->num = HM_QUORUM_QUORATE;
+			else if (!strcmp(argv[3], "not-quorate"))
+				c->num = HM_QUORUM_NOT_QUORATE;
+			else if (!strcmp(argv[3], "quorum-unknown"))
+				c->num = HM_QUORUM_UNKNOWN;
+			else
+				input_error(s, "expect quorum: quorate, not-quorate or quorum-unknown, not '%s'",
+					    argv[3]);
+		} else if (argc >= 2 && !strcmp(argv[1], "synced")) {
+			want_args(s, argc, 4, "expect synced NODE yes|no");
+			c->kind = C_EXP_SYNCED;
+			c->node = parse_node(s, argv[2]);
+			if (strcmp(argv[3], "yes") && strcmp(argv[3], "no"))
+				input_error(s, "expect synced: yes or no, not '%s'", argv[3]);
+			c->num = !strcmp(argv[3], "yes");
+		} else {
+			input_error(s, "expect: coordinator, quorum or synced");
+		}
+	} else if (!strcmp(argv[0], "at")) {
+		if (nested)
+			input_error(s, "'at' cannot be nested");
+		if (argc < 3 || argv[1][0] != '+')
+			input_error(s, "usage: at +MS COMMAND");
+		c->kind = C_AT;
+		c->num = parse_num(s, argv[1] + 1, "delay (ms)", 0, 24ULL * 3600 * 1000);
+		rest = strstr(line, argv[1]) + strlen(argv[1]);
+		snprintf(work, sizeof(work), "%s", rest);
+		c->inner = parse_cmd(s, trim(work), lineno, true);
+	} else {
+		input_error(s, "unknown command '%s'", argv[0]);
+	}
+	return c;
+}
+
+static void parse_file(struct sim *s, const char *path)
+{
+	char raw[SIM_LINE_MAX + 2], *line, *hash;
+	FILE *f = fopen(path, "r");
+	int lineno = 0;
+
+	s->cmdfile = path;
+	if (!f) {
+		fprintf(stderr, "hamon-sim: cannot open %s: %s\n", path, strerror(errno));
+		exit(EXIT_INPUT);
+	}
+	while (fgets(raw, sizeof(raw), f)) {
+		s->lineno = ++lineno;
+		if (strlen(raw) > SIM_LINE_MAX - 1 && raw[strlen(raw) - 1] != '\n')
+			input_error(s, "line too long");
+		hash = strchr(raw, '#');
+		if (hash)
+			*hash = '\0';
+		line = trim(raw);
+		if (!*line)
+			continue;
+		if (s->n_cmds % 64 == 0) {
+			s->cmds = realloc(s->cmds, (s->n_cmds + 64) * sizeof(*s->cmds));
+			if (!s->cmds) {
+				fprintf(stderr, "hamon-sim: out of memory\n");
+				exit(EXIT_INPUT);
+			}
+		}
+		s->cmds[s->n_cmds++] = parse_cmd(s, line, lineno, false);
+	}
+	fclose(f);
+	if (s->n == 0) {
+		s->lineno = lineno;
+		input_error(s, "no 'nodes N' command");
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hamon-sim [-o LOG] SCENARIO_DIR|CMDLIST\n"
+		   "Plays a scenario (doc/simulator.md) through the pure core, writes its log\n"
+		   "(stdout by default) and checks the safety invariants after every step.\n"
+		   "Exit: 0 ok, 1 an invariant or expectation failed, 2 bad input.\n");
+}
+
+static void sim_free(struct sim *s)
+{
+	size_t i;
+	uint32_t id;
+
+	for (id = 1; id <= s->n; id++)
+		hamond_free(s, s->nodes[id].h);
+	for (i = 0; i < s->n_ev; i++)
+		ev_free(s->ev[i]);
+	free(s->ev);
+	for (i = 0; i < s->n_cmds; i++) {
+		free(s->cmds[i]->inner);
+		free(s->cmds[i]);
+	}
+	free(s->cmds);
+}
+
+int main(int argc, char **argv)
+{
+	const char *out = NULL, *arg;
+	char path[4096];
+	size_t i;
+	uint32_t id;
+	int a = 1;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "-o")) {
+		out = argv[2];
+		a = 3;
+	}
+	if (argc != a + 1) {
+		usage(stderr);
+		return EXIT_INPUT;
+	}
+	arg = argv[a];
+	/* a scenario directory holds cmdlist; a file is a cmdlist itself */
+	snprintf(path, sizeof(path), "%s/cmdlist", arg);
+	{
+		FILE *probe = fopen(path, "r");
+
+		if (probe)
+			fclose(probe);
+		else
+			snprintf(path, sizeof(path), "%s", arg);
+	}
+
+	S.latency = 1;
+	S.quorum_lag = 2;
+	S.leave_lag = 7;
+	for (id = 0; id <= SIM_MAX_NODES; id++)
+		S.nodes[id].id = id;
+	parse_file(&S, path);
+
+	S.out = out ? fopen(out, "w") : stdout;
+	if (!S.out) {
+		fprintf(stderr, "hamon-sim: cannot write %s: %s\n", out, strerror(errno));
+		return EXIT_INPUT;
+	}
+	logline(&S, "sim %u nodes, latency %llu ms, quorum lag %llu ms, leave lag %llu ms", S.n,
+		(unsigned long long)S.latency, (unsigned long long)S.quorum_lag,
+		(unsigned long long)S.leave_lag);
+	for (i = 0; i < S.n_cmds; i++)
+		run_cmd(&S, S.cmds[i], false);
+	/* the end is a step too: finish what is running and check */
+	S.lineno = S.n_cmds ? S.cmds[S.n_cmds - 1]->lineno : 0;
+	settle(&S);
+	logline(&S, "end");
+	sim_free(&S);
+	if (out && fclose(S.out) != 0) {
+		fprintf(stderr, "hamon-sim: cannot write %s: %s\n", out, strerror(errno));
+		return EXIT_INPUT;
+	}
+	return 0;
+}
