@@ -10,6 +10,23 @@
 #include "daemon.h"
 #include "log.h"
 
+/*
+ * The votes a hamond group needs to act: corosync's own threshold, each node
+ * one vote (expected votes from quorum.expected_votes or the nodelist;
+ * two_node makes one vote enough, the fence race settles the rest).
+ */
+static uint32_t votes_needed(cmap_handle_t cmap, uint32_t n_nodes)
+{
+	uint32_t expected = n_nodes;
+	uint8_t two_node = 0;
+
+	if (cmap_get_uint32(cmap, "quorum.expected_votes", &expected) != CS_OK)
+		expected = n_nodes;
+	if (cmap_get_uint8(cmap, "quorum.two_node", &two_node) == CS_OK && two_node)
+		return 1;
+	return expected / 2 + 1;
+}
+
 int hm_cmap_read_nodes(struct hm_daemon *d)
 {
 	struct hm_nodelist nl = { 0 };
@@ -35,6 +52,7 @@ int hm_cmap_read_nodes(struct hm_daemon *d)
 		free(val);
 		val = NULL;
 	}
+	d->votes_needed = votes_needed(d->cmap, (uint32_t)nl.n);
 	if (cmap_get_string(d->cmap, "totem.cluster_name", &val) == CS_OK) {
 		snprintf(d->cluster_name, sizeof(d->cluster_name), "%s", val);
 		free(val);

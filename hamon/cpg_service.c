@@ -68,6 +68,7 @@ static void cpg_totem(cpg_handle_t h, struct cpg_ring_id ring_id, uint32_t n,
 	/* a configuration change may come with a new nodelist (corosync -R) */
 	if (hm_cmap_read_nodes(d) < 0)
 		hm_log_debug("nodelist not re-read; keeping the previous names");
+	hm_membership_set_votes_needed(d->membership, d->votes_needed);
 	hm_membership_totem_change(d->membership, &ring, members, n);
 }
 

@@ -40,6 +40,7 @@ struct hm_daemon {
 	uint32_t local_nodeid;
 	struct hm_nodelist nodelist;
 	char cluster_name[HM_CLUSTER_NAME_MAX];
+	uint32_t votes_needed;		/* hamonds needed to act, from cmap */
 
 	/* IPC */
 	qb_ipcs_service_t *ipcs;

@@ -240,6 +240,8 @@ static void on_corosync_up(void *data)
 	hm_log_notice("this is node %u (%s) of cluster '%s'", d->local_nodeid,
 		      hm_nodelist_name(&d->nodelist, d->local_nodeid), d->cluster_name);
 	hm_membership_connected(d->membership, d->local_nodeid);
+	hm_membership_set_votes_needed(d->membership, d->votes_needed);
+	hm_log_info("a partition needs %u running hamond(s) to act", d->votes_needed);
 }
 
 static void on_corosync_lost(void *data)

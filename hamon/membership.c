@@ -42,7 +42,10 @@ struct hm_membership {
 	uint64_t next_counter;
 	struct member_state states[HM_MAX_NODES];	/* parallel to group[] */
 
-	uint32_t coordinator;		/* held; reported only when quorate+synced */
+	uint32_t votes_needed;		/* hamonds a partition needs to act (0: majority of the ring) */
+	bool warned_few;		/* logged "too few hamonds" for this sync */
+
+	uint32_t coordinator;		/* held; reported only while acting (see acting()) */
 	uint64_t coordinator_epoch;
 	uint16_t cluster_proto;
 
@@ -164,6 +167,46 @@ static void send_retry_fire(void *data)
 		send_msg(m, &m->pending);
 }
 
+static size_t votes_needed(const struct hm_membership *m)
+{
+	return m->votes_needed ? m->votes_needed : m->n_totem / 2 + 1;
+}
+
+/*
+ * A partition acts (records data, has a coordinator) only when corosync says
+ * quorate, its hamonds are synced, AND those hamonds hold the votes corosync
+ * needs for quorum.  The last condition makes any two acting groups share a
+ * member, so the newest data and the latest coordinator epoch are always
+ * carried into the next acting group (two disjoint hamond groups can each sit
+ * in a quorate corosync ring at different times).
+ */
+static bool acting(const struct hm_membership *m)
+{
+	return m->quorum == HM_QUORUM_QUORATE && m->sync == HM_SYNC_DONE &&
+	       m->n_group >= votes_needed(m);
+}
+
+/* the coordinator left (or there never was one): the lowest member takes over */
+static void elect_if_needed(struct hm_membership *m)
+{
+	if (!acting(m)) {
+		if (m->quorum == HM_QUORUM_QUORATE && m->sync == HM_SYNC_DONE && !m->warned_few) {
+			hm_seam_log(m->seam, LOG_WARNING,
+				    "quorate, but only %zu hamond(s) of the %zu needed are running: no coordinator",
+				    m->n_group, votes_needed(m));
+			m->warned_few = true;
+		}
+		return;
+	}
+	m->last_quorate = m->totem_ring;
+	if (contains(m->group, m->n_group, m->coordinator))
+		return;
+	m->coordinator = m->group[0];
+	m->coordinator_epoch++;
+	hm_seam_log(m->seam, LOG_NOTICE, "coordinator: node %u (epoch %llu)", m->coordinator,
+		    (unsigned long long)m->coordinator_epoch);
+}
+
 static void update_quorum(struct hm_membership *m)
 {
 	enum hm_quorum q;
@@ -176,10 +219,10 @@ static void update_quorum(struct hm_membership *m)
 	else
 		q = m->quorum_flag ? HM_QUORUM_QUORATE : HM_QUORUM_NOT_QUORATE;
 
-	if (q == HM_QUORUM_QUORATE && m->sync == HM_SYNC_DONE)
-		m->last_quorate = m->totem_ring;
-	if (q == m->quorum)
+	if (q == m->quorum) {
+		elect_if_needed(m);
 		return;
+	}
 	if (m->have_totem)
 		hm_seam_log(m->seam, LOG_NOTICE, "quorum: %s -> %s (ring %x.%llx)",
 			    hm_quorum_to_str(m->quorum), hm_quorum_to_str(q),
@@ -188,6 +231,7 @@ static void update_quorum(struct hm_membership *m)
 		hm_seam_log(m->seam, LOG_NOTICE, "quorum: %s -> %s (no ring yet)",
 			    hm_quorum_to_str(m->quorum), hm_quorum_to_str(q));
 	m->quorum = q;
+	elect_if_needed(m);
 }
 
 static void reset_group(struct hm_membership *m)
@@ -260,6 +304,7 @@ void hm_membership_group_change(struct hm_membership *m,
 	m->n_group = copy_sorted(m->group, members, n_members);
 	memset(m->states, 0, sizeof(m->states));
 	m->have_pending = false;
+	m->warned_few = false;
 	if (!contains(m->group, m->n_group, m->local)) {
 		m->sync = HM_SYNC_NONE;
 		return;
@@ -299,8 +344,8 @@ static void on_sync_start(struct hm_membership *m, uint32_t sender,
 	send_msg(m, &msg);
 }
 
-/* greatest (last quorate ring, applied seq); ties to the lowest node id,
- * which comes first because group[] is sorted */
+/* greatest (last acting ring, applied seq, coordinator epoch); ties to the
+ * lowest node id, which comes first because group[] is sorted */
 static size_t pick_source(const struct hm_membership *m)
 {
 	size_t best = 0, i;
@@ -310,7 +355,11 @@ static size_t pick_source(const struct hm_membership *m)
 		const struct hm_msg_sync_state *a = &m->states[i].st, *b = &m->states[best].st;
 
 		c = hm_ring_id_cmp(&a->last_quorate, &b->last_quorate);
-		if (c > 0 || (c == 0 && a->applied_seq > b->applied_seq))
+		if (c == 0)
+			c = a->applied_seq > b->applied_seq ? 1 : a->applied_seq < b->applied_seq ? -1 : 0;
+		if (c == 0)
+			c = a->coordinator_epoch > b->coordinator_epoch;
+		if (c > 0)
 			best = i;
 	}
 	return best;
@@ -318,9 +367,8 @@ static size_t pick_source(const struct hm_membership *m)
 
 static void sync_done(struct hm_membership *m)
 {
-	const struct hm_msg_sync_state *src = &m->states[pick_source(m)].st;
-	uint32_t old = m->coordinator;
-	uint32_t next;
+	size_t source = pick_source(m);
+	const struct hm_msg_sync_state *src = &m->states[source].st;
 	uint16_t proto = HM_WIRE_VERSION;
 	size_t i;
 
@@ -328,20 +376,17 @@ static void sync_done(struct hm_membership *m)
 		if (m->states[i].st.proto_max < proto)
 			proto = m->states[i].st.proto_max;
 	m->cluster_proto = proto;
-
-	next = contains(m->group, m->n_group, src->coordinator) ? src->coordinator : m->group[0];
+	/* everyone takes the source's view, then elects from the same facts */
+	m->coordinator = src->coordinator;
 	m->coordinator_epoch = src->coordinator_epoch;
-	if (next != src->coordinator)
-		m->coordinator_epoch++;
-	m->coordinator = next;
+	m->last_quorate = src->last_quorate;
 	m->sync = HM_SYNC_DONE;
-	/* our data is now as new as this ring's, if it is quorate */
-	update_quorum(m);
-	hm_seam_log(m->seam, old != next ? LOG_NOTICE : LOG_INFO,
-		    "sync: done (epoch %u/%llu, %zu members, source node %u); coordinator node %u (epoch %llu)",
+	hm_seam_log(m->seam, LOG_INFO,
+		    "sync: done (epoch %u/%llu, %zu members, source node %u); held coordinator node %u (epoch %llu)",
 		    m->epoch.leader, (unsigned long long)m->epoch.counter, m->n_group,
-		    m->states[pick_source(m)].nodeid, next,
+		    m->states[source].nodeid, m->coordinator,
 		    (unsigned long long)m->coordinator_epoch);
+	elect_if_needed(m);
 }
 
 static void on_sync_state(struct hm_membership *m, uint32_t sender,
@@ -438,9 +483,18 @@ bool hm_membership_synced(const struct hm_membership *m)
 
 uint32_t hm_membership_coordinator(const struct hm_membership *m)
 {
-	if (m->quorum != HM_QUORUM_QUORATE || m->sync != HM_SYNC_DONE)
-		return 0;
-	return m->coordinator;
+	return acting(m) ? m->coordinator : 0;
+}
+
+bool hm_membership_acting(const struct hm_membership *m)
+{
+	return acting(m);
+}
+
+void hm_membership_set_votes_needed(struct hm_membership *m, uint32_t votes)
+{
+	m->votes_needed = votes;
+	elect_if_needed(m);
 }
 
 uint64_t hm_membership_coordinator_epoch(const struct hm_membership *m)

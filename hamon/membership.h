@@ -28,10 +28,16 @@
  *
  * On DONE every member decides the same thing from the same set of states
  * (CPG delivers them in one agreed order): the source is the member holding
- * the newest data — greatest (last quorate ring id, applied sequence), lowest
- * node id on ties — and the coordinator stays the source's coordinator if it
- * is still a member (sticky), else becomes the lowest member.  The
- * coordinator is reported only while quorate and synced.
+ * the newest data — greatest (last acting ring id, applied sequence,
+ * coordinator epoch), lowest node id on ties — and everyone takes its
+ * coordinator and epoch.
+ *
+ * A partition *acts* only when quorate, synced, and its hamonds hold the
+ * votes corosync needs for quorum (hm_membership_set_votes_needed): two
+ * acting groups then always share a member, which carries the newest data
+ * and the latest epoch forward.  While acting, if the held coordinator is not
+ * a member, the lowest member becomes coordinator and the epoch goes up by
+ * one (sticky otherwise).  The coordinator is reported only while acting.
  */
 #ifndef HM_MEMBERSHIP_H
 #define HM_MEMBERSHIP_H
@@ -95,7 +101,15 @@ size_t hm_membership_group_members(const struct hm_membership *m, const uint32_t
 bool hm_membership_in_group(const struct hm_membership *m, uint32_t nodeid);
 enum hm_sync_state hm_membership_sync_state(const struct hm_membership *m);
 bool hm_membership_synced(const struct hm_membership *m);
-/* the coordinator's node id, 0 unless quorate and synced */
+/*
+ * How many hamonds a partition needs to act: corosync's quorum threshold
+ * (each node one vote).  0 means a majority of the current ring, which is
+ * weaker: hamond sets it from the nodelist.
+ */
+void hm_membership_set_votes_needed(struct hm_membership *m, uint32_t votes);
+/* quorate, synced, and enough hamonds: may record data and coordinate */
+bool hm_membership_acting(const struct hm_membership *m);
+/* the coordinator's node id, 0 unless acting */
 uint32_t hm_membership_coordinator(const struct hm_membership *m);
 uint64_t hm_membership_coordinator_epoch(const struct hm_membership *m);
 /* lowest protocol version spoken by the synced members (0 before a sync) */

@@ -433,6 +433,8 @@ static struct hamond *hamond_new(struct sim *s, struct node *nd)
 		fprintf(stderr, "hamon-sim: out of memory\n");
 		exit(EXIT_INPUT);
 	}
+	/* as hamond does: corosync's threshold, one vote per node */
+	hm_membership_set_votes_needed(h->m, s->n / 2 + 1);
 	nd->h = h;
 	return h;
 }
@@ -603,7 +605,23 @@ static void check_safety(struct sim *s)
 	}
 }
 
-/* 4. at quiescence: everyone is synced, every quorate partition has one */
+/* 4. at quiescence: everyone is synced, every quorate partition whose
+ * hamonds hold a majority of votes has a coordinator */
+/* running, connected hamonds in node i's ring */
+static uint32_t hamonds_in_ring(const struct sim *s, uint32_t i)
+{
+	uint32_t j, n = 0;
+
+	for (j = 1; j <= s->n; j++) {
+		const struct hamond *h = s->nodes[j].h;
+
+		if (h && h->connected && s->nodes[j].cs_up && s->nodes[j].has_ring &&
+		    ring_eq(&s->nodes[j].ring, &s->nodes[i].ring))
+			n++;
+	}
+	return n;
+}
+
 static void check_liveness(struct sim *s)
 {
 	uint32_t i;
@@ -618,9 +636,10 @@ static void check_liveness(struct sim *s)
 				     "quiet, but n%u is %s (sync %s)", i,
 				     h->connected ? "connected" : "not connected",
 				     hm_sync_state_to_str(hm_membership_sync_state(h->m)));
-		if (truly_quorate(s, h) && hm_membership_coordinator(h->m) == 0)
+		if (truly_quorate(s, h) && hamonds_in_ring(s, i) > s->n / 2 &&
+		    hm_membership_coordinator(h->m) == 0)
 			check_failed(s, "invariant 4 (liveness)",
-				     "quiet, n%u is in a quorate partition but reports no coordinator",
+				     "quiet, n%u is in a quorate partition with a majority of hamonds but reports no coordinator",
 				     i);
 		if (s->nodes[i].quorum_published && s->nodes[i].quorate &&
 		    !truly_quorate(s, h))

@@ -312,6 +312,54 @@ START_TEST(test_not_in_group_no_sync)
 }
 END_TEST
 
+START_TEST(test_too_few_hamonds_do_not_act)
+{
+	uint32_t one[] = { 1 }, ab[] = { 1, 2 }, abc[] = { 1, 2, 3 };
+	struct hm_ring_id r = ring(1, 4);
+	int i;
+
+	for (i = 1; i <= 3; i++)
+		hm_membership_set_votes_needed(mm[i], 2);
+	/* corosync quorate on 3 nodes, but only hamond 1 runs */
+	hm_membership_totem_change(mm[1], &r, abc, 3);
+	hm_membership_group_change(mm[1], one, 1, NULL, 0, NULL, 0);
+	hm_membership_quorum_change(mm[1], true, &r, abc, 3);
+	deliver(one, 1);
+	ck_assert_int_eq(hm_membership_quorum(mm[1]), HM_QUORUM_QUORATE);
+	ck_assert(hm_membership_synced(mm[1]));
+	ck_assert(!hm_membership_acting(mm[1]));
+	ck_assert_uint_eq(hm_membership_coordinator(mm[1]), 0);
+	/* an acting group was never formed: the data is not "quorate" yet */
+	ck_assert_uint_eq(hm_membership_last_quorate(mm[1]).seq, 0);
+	/* hamond 2 joins: 2 votes, they act */
+	hm_membership_totem_change(mm[2], &r, abc, 3);
+	hm_membership_quorum_change(mm[2], true, &r, abc, 3);
+	for (i = 1; i <= 2; i++)
+		hm_membership_group_change(mm[i], ab, 2, NULL, 0, NULL, 0);
+	deliver(ab, 2);
+	for (i = 1; i <= 2; i++) {
+		ck_assert(hm_membership_acting(mm[i]));
+		ck_assert_uint_eq(hm_membership_coordinator(mm[i]), 1);
+		ck_assert_uint_eq(hm_membership_last_quorate(mm[i]).seq, 4);
+	}
+}
+END_TEST
+
+START_TEST(test_epoch_increases_only_on_change)
+{
+	uint32_t abc[] = { 1, 2, 3 }, bc[] = { 2, 3 };
+
+	form(abc, 3, 4, true);
+	ck_assert_uint_eq(hm_membership_coordinator_epoch(mm[2]), 1);
+	form(abc, 3, 8, true);		/* same members: no change */
+	ck_assert_uint_eq(hm_membership_coordinator_epoch(mm[2]), 1);
+	form(bc, 2, 12, true);		/* the coordinator left */
+	ck_assert_uint_eq(hm_membership_coordinator(mm[2]), 2);
+	ck_assert_uint_eq(hm_membership_coordinator_epoch(mm[2]), 2);
+	ck_assert_uint_eq(hm_membership_coordinator_epoch(mm[3]), 2);
+}
+END_TEST
+
 START_TEST(test_to_str)
 {
 	ck_assert_str_eq(hm_quorum_to_str(HM_QUORUM_QUORATE), "quorate");
@@ -340,6 +388,8 @@ int main(void)
 	add_tcase_fixture(s, test_state_of_old_epoch_ignored, setup, teardown);
 	add_tcase_fixture(s, test_send_retried_under_flow_control, setup, teardown);
 	add_tcase_fixture(s, test_minority_has_no_coordinator, setup, teardown);
+	add_tcase_fixture(s, test_too_few_hamonds_do_not_act, setup, teardown);
+	add_tcase_fixture(s, test_epoch_increases_only_on_change, setup, teardown);
 	add_tcase_fixture(s, test_to_str, setup, teardown);
 	return hm_check_run(s);
 }
