@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -356,7 +357,12 @@ enum stmt {
 	ST_JOB_UPSERT, ST_JOB_GET, ST_JOB_DELETE, ST_JOB_LIST,
 	ST_STEP_UPSERT, ST_STEP_GET, ST_STEP_DELETE, ST_STEP_LIST_JOB, ST_STEP_LIST,
 	ST_HISTORY_INSERT, ST_HISTORY_GET, ST_HISTORY_LIST, ST_HISTORY_PRUNE,
-	ST_MAX
+	ST_POLICY_VERSION_SET, ST_JSON_MEMBERS, ST_FK_CHECK,
+	/* one of each per table, at + enum hm_store_table */
+	ST_BUCKET_DUMP,
+	ST_BUCKET_CLEAR = ST_BUCKET_DUMP + HM_TABLE_MAX,
+	ST_LOAD = ST_BUCKET_CLEAR + HM_TABLE_MAX,
+	ST_MAX = ST_LOAD + HM_TABLE_MAX
 };
 
 struct table {
@@ -364,22 +370,24 @@ struct table {
 	size_t size;
 	const struct col *col;
 	unsigned int ncol;
+	unsigned int npk;	/* the primary key: the first npk columns */
 	enum stmt dump;		/* every row in primary key order */
 };
 
-#define TABLE(n, type, cols, dump) \
-	{ n, sizeof(type), cols, ARRAY_SIZE(cols), dump }
+#define TABLE(n, type, cols, npk, dump) \
+	{ n, sizeof(type), cols, ARRAY_SIZE(cols), npk, dump }
 static const struct table tables[HM_TABLE_MAX] = {
-	[HM_TABLE_HOSTS] = TABLE("hosts", struct hm_host, host_cols, ST_HOST_LIST),
-	[HM_TABLE_INSTANCES] = TABLE("instances", struct hm_instance, instance_cols,
+	[HM_TABLE_HOSTS] = TABLE("hosts", struct hm_host, host_cols, 1, ST_HOST_LIST),
+	[HM_TABLE_INSTANCES] = TABLE("instances", struct hm_instance, instance_cols, 1,
 				     ST_INSTANCE_LIST),
-	[HM_TABLE_POLICY] = TABLE("policy", struct hm_policy_entry, policy_cols, ST_POLICY_LIST),
+	[HM_TABLE_POLICY] = TABLE("policy", struct hm_policy_entry, policy_cols, 1,
+				  ST_POLICY_LIST),
 	[HM_TABLE_FENCE_DEVICES] = TABLE("fence_devices", struct hm_fence_device,
-					 fence_device_cols, ST_FENCE_LIST),
-	[HM_TABLE_JOBS] = TABLE("jobs", struct hm_job, job_cols, ST_JOB_LIST),
-	[HM_TABLE_JOB_STEPS] = TABLE("job_steps", struct hm_job_step, job_step_cols,
+					 fence_device_cols, 1, ST_FENCE_LIST),
+	[HM_TABLE_JOBS] = TABLE("jobs", struct hm_job, job_cols, 1, ST_JOB_LIST),
+	[HM_TABLE_JOB_STEPS] = TABLE("job_steps", struct hm_job_step, job_step_cols, 2,
 				     ST_STEP_LIST),
-	[HM_TABLE_HISTORY] = TABLE("history", struct hm_history_event, history_cols,
+	[HM_TABLE_HISTORY] = TABLE("history", struct hm_history_event, history_cols, 1,
 				   ST_HISTORY_LIST),
 };
 
@@ -390,12 +398,14 @@ static const struct table tables[HM_TABLE_MAX] = {
 /*
  * A statement of a table binds the columns in `params` (a mask of column
  * indices) of a struct to ?1..?n, and a SELECT returns the table's columns in
- * their described order.  Other statements bind int64 arguments.
+ * their described order.  Other statements, and those marked `ints`, bind
+ * int64 arguments.
  */
 struct stmt_def {
 	const char *sql;
 	enum hm_store_table table;
 	uint32_t params;
+	bool ints;
 };
 
 #define HOST_COLS "nodeid, name, state, maintenance, disabled, reserved, vcpus, " \
@@ -407,6 +417,22 @@ struct stmt_def {
 #define JOB_COLS "id, kind, state, target_host, created_ms, updated_ms, reason"
 #define STEP_COLS "job, seq, instance, action, host, state, result, updated_ms"
 #define HISTORY_COLS "id, ts_ms, kind, host, instance, job, message"
+
+/* Sync, per table: the rows of a bucket (hm_bucket(n_buckets, key...) is
+ * the bucket of a key, see bucket_fn()) in primary key order, deleting
+ * them, and a plain insert of every column (the rows were deleted first). */
+#define SYNC_STMTS(t, name, cols, pk, marks)					\
+	[ST_BUCKET_DUMP + (t)] = { "SELECT " cols " FROM " name			\
+		" WHERE hm_bucket(?1, " pk ") = ?2 ORDER BY " pk, (t), 0, true },	\
+	[ST_BUCKET_CLEAR + (t)] = { "DELETE FROM " name				\
+		" WHERE hm_bucket(?1, " pk ") = ?2", (t), 0, true },		\
+	[ST_LOAD + (t)] = { "INSERT INTO " name " (" cols ") VALUES (" marks ")",	\
+		(t), ALL }
+#define MARKS3 "?, ?, ?"
+#define MARKS5 MARKS3 ", ?, ?"
+#define MARKS7 MARKS5 ", ?, ?"
+#define MARKS8 MARKS7 ", ?"
+#define MARKS13 MARKS8 ", ?, ?, ?, ?, ?"
 
 static const struct stmt_def stmt_def[ST_MAX] = {
 	/* BEGIN IMMEDIATE: take the write lock now, not at the first write */
@@ -524,12 +550,30 @@ static const struct stmt_def stmt_def[ST_MAX] = {
 	[ST_HISTORY_PRUNE] = { "DELETE FROM history WHERE ts_ms < ?1 OR id IN"
 		" (SELECT id FROM history ORDER BY ts_ms DESC, id DESC LIMIT -1 OFFSET ?2)",
 		NO_TABLE, 0 },
+
+	[ST_POLICY_VERSION_SET] = { "UPDATE meta SET value = ?1"
+		" WHERE key = 'policy_version'", NO_TABLE, 0 },
+	/* the members of ?1 if it is a JSON object (strict RFC 8259: json_each
+	 * alone would take JSON5 in newer sqlite), else no rows */
+	[ST_JSON_MEMBERS] = { "SELECT key, type, atom FROM json_each(CASE WHEN"
+		" json_valid(?1) THEN CASE json_type(?1) WHEN 'object' THEN ?1 END END)",
+		NO_TABLE, 0 },
+	/* a row per reference to nothing */
+	[ST_FK_CHECK] = { "PRAGMA foreign_key_check", NO_TABLE, 0 },
+	SYNC_STMTS(HM_TABLE_HOSTS, "hosts", HOST_COLS, "nodeid", MARKS13),
+	SYNC_STMTS(HM_TABLE_INSTANCES, "instances", INSTANCE_COLS, "uuid", MARKS13),
+	SYNC_STMTS(HM_TABLE_POLICY, "policy", POLICY_COLS, "key", MARKS3),
+	SYNC_STMTS(HM_TABLE_FENCE_DEVICES, "fence_devices", FENCE_COLS, "id", MARKS5),
+	SYNC_STMTS(HM_TABLE_JOBS, "jobs", JOB_COLS, "id", MARKS7),
+	SYNC_STMTS(HM_TABLE_JOB_STEPS, "job_steps", STEP_COLS, "job, seq", MARKS8),
+	SYNC_STMTS(HM_TABLE_HISTORY, "history", HISTORY_COLS, "id", MARKS7),
 };
 
 struct hm_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_MAX];
 	bool in_tx;
+	bool sync;	/* the transaction is hm_store_sync_begin()'s */
 };
 
 /* ---- errors ---- */
@@ -696,9 +740,10 @@ typedef int (*row_cb)(sqlite3_stmt *st, void *ctx);
 
 /*
  * The one way a statement runs: bind `args` (a struct of the statement's
- * table, or an array of int64 for the others), step, call fn on each row
- * until it returns non-zero, then reset and clear the bindings whatever
- * happened.  Returns fn's non-zero value, or 0, or -errno.
+ * table, or an array of int64 for the others; NULL when the caller bound
+ * the parameters), step, call fn on each row until it returns non-zero,
+ * then reset and clear the bindings whatever happened.  Returns fn's
+ * non-zero value, or 0, or -errno.
  */
 static int run(struct hm_store *s, enum stmt id, const void *args, row_cb fn, void *ctx)
 {
@@ -708,7 +753,9 @@ static int run(struct hm_store *s, enum stmt id, const void *args, row_cb fn, vo
 
 	if (sqlite3_stmt_busy(st))
 		return -EBUSY;	/* re-entered from a list callback */
-	if (d->table == NO_TABLE) {
+	if (!args) {
+		/* bound by the caller */
+	} else if (d->table == NO_TABLE || d->ints) {
 		for (i = 0; i < n && r == 0; i++)
 			r = sql_errno(sqlite3_bind_int64(st, i + 1, ((const int64_t *)args)[i]));
 	} else {
@@ -744,31 +791,85 @@ int hm_store_begin(struct hm_store *s)
 	return r;
 }
 
-int hm_store_commit(struct hm_store *s)
+/*
+ * A sync transaction runs with foreign keys off: deleting a bucket of hosts
+ * or jobs must not cascade to fence devices or steps in other buckets (a
+ * deferred check wouldn't help: cascades act at once).  The switch is a
+ * flag pragma, which acts when it is compiled and is a no-op inside a
+ * transaction: so it runs through sqlite3_exec(), outside the transaction,
+ * and isn't one of the statements prepared once.
+ */
+static int exec_sql(sqlite3 *db, const char *sql);
+
+int hm_store_sync_begin(struct hm_store *s)
 {
 	int r;
 
+	if (!s)
+		return -EINVAL;
+	if (s->in_tx)
+		return -EBUSY;
+	r = exec_sql(s->db, "PRAGMA foreign_keys = OFF");
+	if (r == 0)
+		r = hm_store_begin(s);
+	if (r < 0) {
+		exec_sql(s->db, "PRAGMA foreign_keys = ON");
+		return r;
+	}
+	s->sync = true;
+	return 0;
+}
+
+/* the end of any transaction: a sync's turns foreign keys back on */
+static int tx_end(struct hm_store *s, int r)
+{
+	int r2;
+
+	s->in_tx = false;
+	if (!s->sync)
+		return r;
+	s->sync = false;
+	r2 = exec_sql(s->db, "PRAGMA foreign_keys = ON");
+	return r < 0 ? r : r2;
+}
+
+static int stop_cb(sqlite3_stmt *st, void *ctx)
+{
+	(void)st;
+	(void)ctx;
+	return 1;
+}
+
+int hm_store_commit(struct hm_store *s)
+{
+	int r = 0;
+
 	if (!s || !s->in_tx)
 		return -EINVAL;
-	s->in_tx = false;
 	/* sqlite rolls a transaction back by itself on some errors (I/O,
 	 * full disk): then there is nothing left to commit */
 	if (sqlite3_get_autocommit(s->db))
-		return -EIO;
-	r = run(s, ST_COMMIT, NULL, NULL, NULL);
+		return tx_end(s, -EIO);
+	/* what a sync loaded must hold together: a reference to nothing is
+	 * refused, as a write with foreign keys on would have been */
+	if (s->sync) {
+		r = run(s, ST_FK_CHECK, NULL, stop_cb, NULL);
+		r = r == 1 ? -EINVAL : r;
+	}
+	if (r == 0)
+		r = run(s, ST_COMMIT, NULL, NULL, NULL);
 	if (r < 0 && !sqlite3_get_autocommit(s->db))
 		run(s, ST_ROLLBACK, NULL, NULL, NULL);
-	return r;
+	return tx_end(s, r);
 }
 
 int hm_store_rollback(struct hm_store *s)
 {
 	if (!s || !s->in_tx)
 		return -EINVAL;
-	s->in_tx = false;
 	if (sqlite3_get_autocommit(s->db))
-		return 0;
-	return run(s, ST_ROLLBACK, NULL, NULL, NULL);
+		return tx_end(s, 0);
+	return tx_end(s, run(s, ST_ROLLBACK, NULL, NULL, NULL));
 }
 
 bool hm_store_in_transaction(const struct hm_store *s)
@@ -1264,30 +1365,38 @@ static void hash_tag_u64(struct sha256 *h, char tag, uint64_t v)
 	sha256_update(h, b, sizeof(b));
 }
 
+static void hash_text(struct sha256 *h, const unsigned char *text, size_t len)
+{
+	hash_tag_u64(h, 'T', len);
+	sha256_update(h, text, len);
+}
+
+static void hash_column(struct sha256 *h, sqlite3_stmt *st, int i)
+{
+	const unsigned char *text;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		sha256_update(h, "N", 1);
+		break;
+	case SQLITE_INTEGER:
+		hash_tag_u64(h, 'I', (uint64_t)sqlite3_column_int64(st, i));
+		break;
+	default:	/* TEXT: STRICT tables hold nothing else */
+		text = sqlite3_column_text(st, i);
+		hash_text(h, text, (size_t)sqlite3_column_bytes(st, i));
+		break;
+	}
+}
+
 static int hash_row_cb(sqlite3_stmt *st, void *ctx)
 {
 	struct sha256 *h = ctx;
 	int i, n = sqlite3_column_count(st);
-	const unsigned char *text;
-	size_t len;
 
 	sha256_update(h, "R", 1);
-	for (i = 0; i < n; i++) {
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_NULL:
-			sha256_update(h, "N", 1);
-			break;
-		case SQLITE_INTEGER:
-			hash_tag_u64(h, 'I', (uint64_t)sqlite3_column_int64(st, i));
-			break;
-		default:	/* TEXT: STRICT tables hold nothing else */
-			text = sqlite3_column_text(st, i);
-			len = (size_t)sqlite3_column_bytes(st, i);
-			hash_tag_u64(h, 'T', len);
-			sha256_update(h, text, len);
-			break;
-		}
-	}
+	for (i = 0; i < n; i++)
+		hash_column(h, st, i);
 	return 0;
 }
 
@@ -1350,6 +1459,410 @@ int hm_store_checksum(struct hm_store *s, uint8_t ret[HM_STORE_CHECKSUM_LEN])
 	if (r == 0)
 		sha256_final(&h, ret);
 	return call_end(s, r);
+}
+
+/* ---- sync: rows as JSON, buckets and their digests ---- */
+
+/*
+ * The bucket of a row: SHA-256 over its primary key's values, encoded as in
+ * the checksum ('I' + 8 bytes, 'T' + length + bytes), read as a big-endian
+ * u64, modulo n_buckets.  bucket_fn() is the same for SQL: the bucket
+ * statements select and delete with hm_bucket(n_buckets, key...).
+ */
+static unsigned int bucket_of(struct sha256 *h, unsigned int n_buckets)
+{
+	uint8_t d[HM_STORE_CHECKSUM_LEN];
+	uint64_t v = 0;
+	int i;
+
+	sha256_final(h, d);
+	for (i = 0; i < 8; i++)
+		v = v << 8 | d[i];
+	return (unsigned int)(v % n_buckets);
+}
+
+static unsigned int row_bucket(sqlite3_stmt *st, const struct table *t, unsigned int n_buckets)
+{
+	struct sha256 h;
+	unsigned int i;
+
+	sha256_init(&h);
+	for (i = 0; i < t->npk; i++)
+		hash_column(&h, st, (int)i);
+	return bucket_of(&h, n_buckets);
+}
+
+static void bucket_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	sqlite3_int64 n = argc >= 2 ? sqlite3_value_int64(argv[0]) : 0;
+	const unsigned char *text;
+	struct sha256 h;
+	int i;
+
+	if (n < 1 || n > HM_STORE_BUCKETS_MAX) {
+		sqlite3_result_error(ctx, "hm_bucket: bad arguments", -1);
+		return;
+	}
+	sha256_init(&h);
+	for (i = 1; i < argc; i++) {
+		switch (sqlite3_value_type(argv[i])) {
+		case SQLITE_NULL:
+			sha256_update(&h, "N", 1);
+			break;
+		case SQLITE_INTEGER:
+			hash_tag_u64(&h, 'I', (uint64_t)sqlite3_value_int64(argv[i]));
+			break;
+		default:
+			text = sqlite3_value_text(argv[i]);
+			hash_text(&h, text, (size_t)sqlite3_value_bytes(argv[i]));
+			break;
+		}
+	}
+	sqlite3_result_int64(ctx, bucket_of(&h, (unsigned int)n));
+}
+
+static int bucket_args(struct hm_store *s, enum hm_store_table t, unsigned int n_buckets,
+		       unsigned int bucket, int64_t args[2])
+{
+	if (!s || (unsigned int)t >= HM_TABLE_MAX || n_buckets < 1 ||
+	    n_buckets > HM_STORE_BUCKETS_MAX || bucket >= n_buckets)
+		return -EINVAL;
+	args[0] = n_buckets;
+	args[1] = bucket;
+	return 0;
+}
+
+struct digests_ctx {
+	const struct table *t;
+	unsigned int n;
+	struct sha256 h[HM_STORE_BUCKETS_MAX];
+};
+
+static int digest_row_cb(sqlite3_stmt *st, void *ctx)
+{
+	struct digests_ctx *d = ctx;
+
+	return hash_row_cb(st, &d->h[row_bucket(st, d->t, d->n)]);
+}
+
+int hm_store_table_digests(struct hm_store *s, enum hm_store_table t, unsigned n_buckets,
+			   uint8_t (*ret)[HM_STORE_CHECKSUM_LEN])
+{
+	const union row all = { .history = { .host = 0 } };	/* no filter */
+	struct digests_ctx d;
+	int64_t args[2];
+	unsigned int b;
+	int r;
+
+	r = bucket_args(s, t, n_buckets, 0, args);
+	if (r < 0 || !ret)
+		return -EINVAL;
+	d.t = &tables[t];
+	d.n = n_buckets;
+	for (b = 0; b < n_buckets; b++) {
+		sha256_init(&d.h[b]);
+		sha256_update(&d.h[b], d.t->name, strlen(d.t->name) + 1);
+		hash_tag_u64(&d.h[b], 'B', n_buckets);
+		hash_tag_u64(&d.h[b], 'b', b);
+	}
+	r = run(s, d.t->dump, &all, digest_row_cb, &d);
+	if (r < 0)
+		return r;
+	for (b = 0; b < n_buckets; b++)
+		sha256_final(&d.h[b], ret[b]);
+	return 0;
+}
+
+/* a growing buffer, for one row's JSON */
+struct json_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int json_put(struct json_buf *j, const char *data, size_t n)
+{
+	if (j->len + n + 1 > j->cap) {
+		size_t cap = j->cap ? j->cap : 256;
+		char *p;
+
+		while (cap < j->len + n + 1)
+			cap *= 2;
+		p = realloc(j->p, cap);
+		if (!p)
+			return -ENOMEM;
+		j->p = p;
+		j->cap = cap;
+	}
+	memcpy(j->p + j->len, data, n);
+	j->len += n;
+	j->p[j->len] = '\0';
+	return 0;
+}
+
+/* RFC 8259 string: '"', '\' and control characters escaped, every other
+ * byte as it is (the text round-trips byte for byte) */
+static int json_put_string(struct json_buf *j, const unsigned char *text, size_t len)
+{
+	size_t i, from = 0;
+	char esc[8];
+	int r = json_put(j, "\"", 1);
+
+	for (i = 0; i < len && r == 0; i++) {
+		if (text[i] >= 0x20 && text[i] != '"' && text[i] != '\\')
+			continue;
+		r = json_put(j, (const char *)text + from, i - from);
+		if (r == 0 && (text[i] == '"' || text[i] == '\\')) {
+			esc[0] = '\\';
+			esc[1] = (char)text[i];
+			r = json_put(j, esc, 2);
+		} else if (r == 0) {
+			snprintf(esc, sizeof(esc), "\\u%04x", text[i]);
+			r = json_put(j, esc, 6);
+		}
+		from = i + 1;
+	}
+	if (r == 0)
+		r = json_put(j, (const char *)text + from, len - from);
+	return r == 0 ? json_put(j, "\"", 1) : r;
+}
+
+struct dump_ctx {
+	const struct table *t;
+	struct json_buf j;
+	hm_store_row_fn fn;
+	void *data;
+};
+
+static int dump_row_cb(sqlite3_stmt *st, void *ctx)
+{
+	struct dump_ctx *d = ctx;
+	char num[32];
+	unsigned int i;
+	int r;
+
+	d->j.len = 0;
+	r = json_put(&d->j, "{", 1);
+	for (i = 0; i < d->t->ncol && r == 0; i++) {
+		const char *name = d->t->col[i].name;
+
+		if (i > 0)
+			r = json_put(&d->j, ",", 1);
+		/* column names need no escaping: [a-z_] */
+		if (r == 0)
+			r = json_put(&d->j, "\"", 1);
+		if (r == 0)
+			r = json_put(&d->j, name, strlen(name));
+		if (r == 0)
+			r = json_put(&d->j, "\":", 2);
+		if (r < 0)
+			break;
+		switch (sqlite3_column_type(st, (int)i)) {
+		case SQLITE_NULL:
+			r = json_put(&d->j, "null", 4);
+			break;
+		case SQLITE_INTEGER:
+			snprintf(num, sizeof(num), "%lld",
+				 (long long)sqlite3_column_int64(st, (int)i));
+			r = json_put(&d->j, num, strlen(num));
+			break;
+		default:
+			r = json_put_string(&d->j, sqlite3_column_text(st, (int)i),
+					    (size_t)sqlite3_column_bytes(st, (int)i));
+			break;
+		}
+	}
+	if (r == 0)
+		r = json_put(&d->j, "}", 1);
+	return r < 0 ? r : d->fn(d->j.p, d->j.len, d->data);
+}
+
+static int dump(struct hm_store *s, enum hm_store_table t, enum stmt id, const void *args,
+		hm_store_row_fn fn, void *data)
+{
+	struct dump_ctx d = { &tables[t], { NULL, 0, 0 }, fn, data };
+	int r;
+
+	if (!fn)
+		return -EINVAL;
+	r = run(s, id, args, dump_row_cb, &d);
+	free(d.j.p);
+	return r;
+}
+
+int hm_store_table_dump(struct hm_store *s, enum hm_store_table t, hm_store_row_fn fn,
+			void *data)
+{
+	const union row all = { .history = { .host = 0 } };	/* no filter */
+
+	if (!s || (unsigned int)t >= HM_TABLE_MAX)
+		return -EINVAL;
+	return dump(s, t, tables[t].dump, &all, fn, data);
+}
+
+int hm_store_table_dump_bucket(struct hm_store *s, enum hm_store_table t, unsigned n_buckets,
+			       unsigned bucket, hm_store_row_fn fn, void *data)
+{
+	int64_t args[2];
+	int r = bucket_args(s, t, n_buckets, bucket, args);
+
+	return r < 0 ? r : dump(s, t, ST_BUCKET_DUMP + t, args, fn, data);
+}
+
+int hm_store_table_load_bucket_begin(struct hm_store *s, enum hm_store_table t,
+				     unsigned n_buckets, unsigned bucket)
+{
+	int64_t args[2];
+	int r = bucket_args(s, t, n_buckets, bucket, args);
+
+	if (r < 0)
+		return r;
+	if (!s->sync)
+		return -EPERM;
+	return run(s, ST_BUCKET_CLEAR + t, args, NULL, NULL);
+}
+
+int hm_store_table_load_begin(struct hm_store *s, enum hm_store_table t)
+{
+	return hm_store_table_load_bucket_begin(s, t, 1, 0);
+}
+
+struct load_ctx {
+	const struct table *t;
+	sqlite3_stmt *insert;
+	uint32_t seen;		/* a bit per column */
+	bool refused;		/* a value the schema refuses */
+};
+
+/* the range of an integer column, as the C struct holds it; 0 stands for
+ * NULL in the optional ones */
+static bool int_in_range(enum kind k, sqlite3_int64 v)
+{
+	switch (k) {
+	case K_U32:
+		return v >= 0 && v <= UINT32_MAX;
+	case K_U32_OPT:
+		return v >= 1 && v <= UINT32_MAX;
+	case K_U64:
+		return v >= 0;
+	case K_U64_OPT:
+		return v >= 1;
+	case K_BOOL:
+		return v == 0 || v == 1;
+	default:
+		return true;
+	}
+}
+
+/* one member of the row's JSON object: its key names a column not seen
+ * yet, and its JSON type is the column's.  -EBADMSG for a message that is
+ * not a row of the table; a value the table refuses is noted, so that a
+ * malformed row is -EBADMSG whatever else is wrong with it. */
+static int load_member_cb(sqlite3_stmt *st, void *ctx)
+{
+	struct load_ctx *l = ctx;
+	const char *key = (const char *)sqlite3_column_text(st, 0);
+	const char *type = (const char *)sqlite3_column_text(st, 1);
+	const struct col *c;
+	const unsigned char *text;
+	sqlite3_int64 v;
+	unsigned int i;
+	size_t len;
+	bool optional, is_text;
+
+	for (i = 0; i < l->t->ncol; i++)
+		if (key && strcmp(l->t->col[i].name, key) == 0)
+			break;
+	if (i == l->t->ncol || !type || (l->seen & COL(i)))
+		return -EBADMSG;	/* unknown or repeated */
+	l->seen |= COL(i);
+	c = &l->t->col[i];
+	optional = c->kind == K_U32_OPT || c->kind == K_U64_OPT || c->kind == K_TEXT_OPT;
+	is_text = c->kind == K_TEXT || c->kind == K_TEXT_OPT || c->kind == K_ENUM;
+
+	if (strcmp(type, "null") == 0) {
+		if (!optional)
+			return -EBADMSG;
+		return sql_errno(sqlite3_bind_null(l->insert, (int)i + 1));
+	}
+	if (is_text) {
+		if (strcmp(type, "text") != 0)
+			return -EBADMSG;
+		text = sqlite3_column_text(st, 2);
+		len = (size_t)sqlite3_column_bytes(st, 2);
+		if (!text || memchr(text, '\0', len)) {
+			l->refused = true;	/* "\u0000": no C string holds it */
+			return 0;
+		}
+		return sql_errno(sqlite3_bind_text64(l->insert, (int)i + 1, (const char *)text,
+						     len, SQLITE_TRANSIENT, SQLITE_UTF8));
+	}
+	/* an integer beyond 64 bits comes out of sqlite as a real */
+	if (strcmp(type, "integer") != 0 || sqlite3_column_type(st, 2) != SQLITE_INTEGER)
+		return -EBADMSG;
+	v = sqlite3_column_int64(st, 2);
+	if (!int_in_range(c->kind, v)) {
+		l->refused = true;
+		return 0;
+	}
+	return sql_errno(sqlite3_bind_int64(l->insert, (int)i + 1, v));
+}
+
+/* "\u0000" in a string: sqlite 3.40 cuts the string there, silently; no
+ * C string could hold it anyway.  In valid JSON a backslash is always in a
+ * string and starts an escape. */
+static bool has_nul_escape(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (p[i] != '\\')
+			continue;
+		if (p[i + 1] == 'u' && i + 6 <= len && memcmp(p + i + 2, "0000", 4) == 0)
+			return true;
+		i++;	/* the escaped character */
+	}
+	return false;
+}
+
+int hm_store_table_load_row(struct hm_store *s, enum hm_store_table t, const char *row_json,
+			    size_t len)
+{
+	struct load_ctx l;
+	int r;
+
+	if (!s || (unsigned int)t >= HM_TABLE_MAX || !row_json)
+		return -EINVAL;
+	if (!s->sync)
+		return -EPERM;
+	/* sqlite's JSON parser would stop at a NUL and take the rest for
+	 * nothing */
+	if (len == 0 || memchr(row_json, '\0', len))
+		return -EBADMSG;
+	l = (struct load_ctx){ &tables[t], s->stmt[ST_LOAD + t], 0,
+			       has_nul_escape(row_json, len) };
+	r = sql_errno(sqlite3_bind_text64(s->stmt[ST_JSON_MEMBERS], 1, row_json, len,
+					  SQLITE_STATIC, SQLITE_UTF8));
+	if (r == 0)
+		r = run(s, ST_JSON_MEMBERS, NULL, load_member_cb, &l);
+	else
+		sqlite3_clear_bindings(s->stmt[ST_JSON_MEMBERS]);
+	if (r == 0 && l.seen != COL(l.t->ncol) - 1)
+		r = -EBADMSG;	/* a column missing, or not an object */
+	if (r == 0 && l.refused)
+		r = -EINVAL;
+	if (r == 0)
+		return run(s, ST_LOAD + t, NULL, NULL, NULL);
+	sqlite3_clear_bindings(l.insert);
+	return r;
+}
+
+int hm_store_policy_version_set(struct hm_store *s, uint64_t version)
+{
+	const int64_t args[1] = { (int64_t)version };
+
+	if (!s || version > INT64_MAX)
+		return -EINVAL;
+	return run(s, ST_POLICY_VERSION_SET, args, NULL, NULL);
 }
 
 /* ---- open, migrate, close ---- */
@@ -1469,6 +1982,34 @@ static int configure(sqlite3 *db)
 	return r;
 }
 
+/* The primary key of each table is its first npk described columns, in
+ * order: the bucket of a row is the hash of those. */
+static int check_keys(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	unsigned int t, n;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1) WHERE pk > 0"
+				" ORDER BY pk", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	for (t = 0; t < HM_TABLE_MAX && r == 0; t++) {
+		sqlite3_bind_text(st, 1, tables[t].name, -1, SQLITE_STATIC);
+		for (n = 0; r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW; n++)
+			if (n >= tables[t].npk ||
+			    strcmp((const char *)sqlite3_column_text(st, 0), tables[t].col[n].name))
+				r = -ENOTRECOVERABLE;
+		if (r == 0 && rc != SQLITE_DONE)
+			r = sql_errno(rc);
+		if (r == 0 && n != tables[t].npk)
+			r = -ENOTRECOVERABLE;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* Every statement once, checked against its table's description: a SELECT
  * returns the described columns in order, a statement binds as many
  * parameters as its mask selects. */
@@ -1476,12 +2017,22 @@ static int prepare_all(struct hm_store *s)
 {
 	int id, i, rc;
 
+	rc = sqlite3_create_function_v2(s->db, "hm_bucket", -1,
+					SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+					NULL, bucket_fn, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	rc = check_keys(s->db);
+	if (rc < 0)
+		return rc;
 	for (id = 0; id < ST_MAX; id++) {
 		const struct stmt_def *d = &stmt_def[id];
 		const struct table *t;
 		sqlite3_stmt *st;
 		int nparam = 0, ncol;
 
+		if (!d->sql)
+			return -ENOTRECOVERABLE;	/* a hole in stmt_def */
 		rc = sqlite3_prepare_v3(s->db, d->sql, -1, SQLITE_PREPARE_PERSISTENT,
 					&s->stmt[id], NULL);
 		if (rc != SQLITE_OK)
@@ -1493,7 +2044,7 @@ static int prepare_all(struct hm_store *s)
 		for (i = 0; i < (int)t->ncol; i++)
 			nparam += !!(d->params & COL(i));
 		ncol = sqlite3_column_count(st);
-		if (sqlite3_bind_parameter_count(st) != nparam ||
+		if ((!d->ints && sqlite3_bind_parameter_count(st) != nparam) ||
 		    (ncol != 0 && ncol != (int)t->ncol))
 			return -ENOTRECOVERABLE;
 		for (i = 0; i < ncol; i++)

@@ -284,4 +284,60 @@ int hm_store_table_checksum(struct hm_store *s, enum hm_store_table t,
 /* every table but history, and the schema version */
 int hm_store_checksum(struct hm_store *s, uint8_t ret[HM_STORE_CHECKSUM_LEN]);
 
+/*
+ * Sync: rows as JSON, and digests of row ranges (doc/store.md "Sync").
+ *
+ * A row is a compact JSON object: the table's columns as keys, NULL as
+ * null, every integer (booleans too) as a JSON integer holding the stored
+ * signed 64-bit value, text as a JSON string (bytes as stored; '"', '\\'
+ * and control characters escaped, so a row never holds a newline and rows
+ * can be joined with '\n').  Dump and load round-trip exactly.  Rows are
+ * assigned to one of n_buckets (1..HM_STORE_BUCKETS_MAX)
+ * buckets by a stable hash of their primary key; a table with
+ * n_buckets = 1 is one bucket.
+ *
+ * The receiver loads in a sync transaction: hm_store_sync_begin(); for each
+ * table that differs, hm_store_table_load_bucket_begin() (or _load_begin())
+ * for every bucket that differs, then hm_store_table_load_row() for each of
+ * their rows, in any order of tables; hm_store_policy_version_set() if the
+ * policy table differed; hm_store_pos_set(); hm_store_commit().  Foreign
+ * keys are not enforced until the commit, which checks them all (-EINVAL
+ * and rolled back on a reference to nothing), and deleting a host or a job
+ * doesn't take its fence devices or steps with it.  On any failure,
+ * hm_store_rollback(): the store is as before the sync.
+ */
+#define HM_STORE_BUCKETS_MAX 256
+
+/* fn gets each row, NUL-terminated, valid only during the call; non-zero
+ * stops the dump, which returns it.  fn may read the store, not write. */
+typedef int (*hm_store_row_fn)(const char *row_json, size_t len, void *data);
+
+/* every row of t in primary key order */
+int hm_store_table_dump(struct hm_store *s, enum hm_store_table t, hm_store_row_fn fn,
+			void *data);
+/* the rows of one bucket, in primary key order */
+int hm_store_table_dump_bucket(struct hm_store *s, enum hm_store_table t, unsigned n_buckets,
+			       unsigned bucket, hm_store_row_fn fn, void *data);
+/* ret[b] = the digest of bucket b, b < n_buckets: SHA-256 over its rows in
+ * primary key order.  Equal on two replicas holding the same rows. */
+int hm_store_table_digests(struct hm_store *s, enum hm_store_table t, unsigned n_buckets,
+			   uint8_t (*ret)[HM_STORE_CHECKSUM_LEN]);
+
+/* Begin a transaction that loads rows: like hm_store_begin(), with foreign
+ * keys checked at commit only.  The load calls below give -EPERM outside
+ * one. */
+int hm_store_sync_begin(struct hm_store *s);
+/* delete every row of t / the rows of one bucket of t */
+int hm_store_table_load_begin(struct hm_store *s, enum hm_store_table t);
+int hm_store_table_load_bucket_begin(struct hm_store *s, enum hm_store_table t,
+				     unsigned n_buckets, unsigned bucket);
+/* insert one row: -EBADMSG if row_json is not a JSON object with exactly
+ * the table's columns, each a JSON integer, string or (where the column is
+ * optional) null as the column is; -EINVAL for a value the schema refuses;
+ * -EEXIST for a row already there or a unique value taken */
+int hm_store_table_load_row(struct hm_store *s, enum hm_store_table t, const char *row_json,
+			    size_t len);
+/* the policy version of the sync's source; -EINVAL above INT64_MAX */
+int hm_store_policy_version_set(struct hm_store *s, uint64_t version);
+
 #endif
