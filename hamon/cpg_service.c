@@ -31,7 +31,7 @@ static void cpg_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t n
 	int rc;
 
 	(void)group;
-	rc = hm_membership_deliver(d->membership, nodeid, msg, msg_len);
+	rc = hm_replica_deliver(d->replica, nodeid, msg, msg_len);
 	if (rc < 0)
 		hm_log_warn("refused a %zu-byte message from node %u (pid %u): %s",
 			    msg_len, nodeid, pid, strerror(-rc));
@@ -124,6 +124,8 @@ static int cpg_service_dispatch(void *ctx)
 	struct hm_daemon *d = ctx;
 	cs_error_t err = cpg_dispatch(d->cpg, CS_DISPATCH_ALL);
 
+	/* one transaction, one fsync, one ACK for everything just delivered */
+	hm_replica_flush(d->replica);
 	return err == CS_OK || err == CS_ERR_TRY_AGAIN ? 0 : cs_to_errno(err);
 }
 

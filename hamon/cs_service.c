@@ -110,6 +110,18 @@ void hm_cs_set_start(struct hm_cs_set *set)
 	set->on_up(set->data);
 }
 
+void hm_cs_set_restart(struct hm_cs_set *set, const char *why)
+{
+	if (!set->connected)
+		return;
+	hm_log_warn("reconnecting to corosync: %s", why);
+	set_close(set);
+	set->connected = false;
+	set->failures = 0;
+	set->on_lost(set->data);
+	schedule_retry(set);
+}
+
 void hm_cs_set_stop(struct hm_cs_set *set)
 {
 	set->stopping = true;

@@ -44,6 +44,8 @@ struct hm_cs_set {
 
 /* try to connect now; on failure retry from a timer */
 void hm_cs_set_start(struct hm_cs_set *set);
+/* drop every connection now and connect again (our replica must resync) */
+void hm_cs_set_restart(struct hm_cs_set *set, const char *why);
 /* close everything and stop retrying */
 void hm_cs_set_stop(struct hm_cs_set *set);
 

@@ -300,6 +300,59 @@ static void render_log_level(FILE *out, json_object *args, json_object *reply)
 	fputc('\n', out);
 }
 
+/* "key = value", and where the value comes from */
+static void render_config_entry(FILE *out, json_object *e)
+{
+	json_object *v;
+	int64_t version;
+
+	put_clean(out, field_str(e, "key") ? field_str(e, "key") : "?");
+	fputs(" = ", out);
+	put_clean(out, field_str(e, "value") ? field_str(e, "value") : "?");
+	if (json_object_object_get_ex(e, "default", &v) && json_object_get_boolean(v))
+		fputs("  (default)", out);
+	else if (field_int(e, "version", 0, INT64_MAX, &version))
+		fprintf(out, "  (set at policy version %lld)", (long long)version);
+	fputc('\n', out);
+}
+
+static void render_config_set(FILE *out, json_object *args, json_object *reply)
+{
+	int64_t version;
+
+	put_clean(out, field_str(args, "key") ? field_str(args, "key") : "?");
+	fputs(" = ", out);
+	put_clean(out, field_str(args, "value") ? field_str(args, "value") : "?");
+	fputs(": accepted by a majority", out);
+	if (field_int(reply, "policy_version", 0, INT64_MAX, &version))
+		fprintf(out, " (policy version %lld)", (long long)version);
+	fputc('\n', out);
+}
+
+static void render_config_get(FILE *out, json_object *args, json_object *reply)
+{
+	(void)args;
+	render_config_entry(out, reply);
+}
+
+static void render_config_list(FILE *out, json_object *args, json_object *reply)
+{
+	json_object *keys = field(reply, "keys");
+	int64_t version;
+	size_t i, n;
+
+	(void)args;
+	if (field_int(reply, "policy_version", 0, INT64_MAX, &version))
+		fprintf(out, "Cluster policy, version %lld\n", (long long)version);
+	if (!keys || !json_object_is_type(keys, json_type_array)) {
+		fputs("?\n", out);
+		return;
+	}
+	n = json_object_array_length(keys);
+	for (i = 0; i < n; i++)
+		render_config_entry(out, json_object_array_get_idx(keys, i));
+}
+
 /* ---- argument parsers -------------------------------------------------- */
 
 static int parse_none(const char *cmd, int argc, char *const argv[], char *err, size_t errlen)
@@ -363,6 +416,61 @@ static int parse_log_level(int argc, char *const argv[], json_object *args, char
 
 /* ---- the command table ------------------------------------------------- */
 
+/* exactly the operands named, as strings in args */
+static int parse_operands(const char *cmd, const char *const *names, int want, int argc,
+			  char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+	json_object *v;
+	int i;
+
+	for (i = 0; i < argc && i < want; i++) {
+		if (argv[i][0] == '-' && argv[i][1]) {
+			text_clean(argv[i], ARG_SHOW_MAX, shown, sizeof(shown));
+			snprintf(err, errlen, "%s: unknown option '%s'", cmd, shown);
+			return -EINVAL;
+		}
+		if (!argv[i][0]) {
+			snprintf(err, errlen, "%s: empty %s", cmd, names[i]);
+			return -EINVAL;
+		}
+		v = json_object_new_string(argv[i]);
+		if (!v || json_object_object_add(args, names[i], v) != 0) {
+			json_object_put(v);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	if (argc < want) {
+		snprintf(err, errlen, "%s: missing %s", cmd, names[argc]);
+		return -EINVAL;
+	}
+	if (argc > want) {
+		text_clean(argv[want], ARG_SHOW_MAX, shown, sizeof(shown));
+		snprintf(err, errlen, "%s: unexpected argument '%s'", cmd, shown);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *const key_value[] = { "key", "value" };
+
+static int parse_config_set(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	return parse_operands("config set", key_value, 2, argc, argv, args, err, errlen);
+}
+
+static int parse_config_get(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	return parse_operands("config get", key_value, 1, argc, argv, args, err, errlen);
+}
+
+static int parse_config_list(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	(void)args;
+	return parse_none("config list", argc, argv, err, errlen);
+}
+
 const struct hm_ctl_command hm_ctl_commands[] = {
 	{
 		.name = "status",
@@ -382,8 +490,47 @@ const struct hm_ctl_command hm_ctl_commands[] = {
 		.parse = parse_log_level,
 		.render = render_log_level,
 	},
+	{
+		.name = "config set",
+		.id = HM_REQ_CONFIG_SET,
+		.needs_write = true,
+		.args_usage = "<key> <value>",
+		.summary = "change a cluster policy key (replicated; accepted once a majority has it)",
+		.parse = parse_config_set,
+		.render = render_config_set,
+	},
+	{
+		.name = "config get",
+		.id = HM_REQ_CONFIG_GET,
+		.needs_write = false,
+		.args_usage = "<key>",
+		.summary = "show one cluster policy key (this node's replica)",
+		.parse = parse_config_get,
+		.render = render_config_get,
+	},
+	{
+		.name = "config list",
+		.id = HM_REQ_CONFIG_LIST,
+		.needs_write = false,
+		.args_usage = "",
+		.summary = "show every cluster policy key, with defaults",
+		.parse = parse_config_list,
+		.render = render_config_list,
+	},
 	{ .name = NULL }
 };
+
+/* "config" names a group of commands ("config set", ...) */
+static bool command_group(const char *word)
+{
+	const struct hm_ctl_command *c;
+	size_t n = strlen(word);
+
+	for (c = hm_ctl_commands; c->name; c++)
+		if (strncmp(c->name, word, n) == 0 && c->name[n] == ' ')
+			return true;
+	return false;
+}
 
 const struct hm_ctl_command *hm_ctl_command_find(const char *name)
 {
@@ -517,6 +664,21 @@ int hm_ctl_parse(int argc, char *const argv[], struct hm_ctl_invocation **ret_in
 
 	if (cmd_name) {
 		inv->command = hm_ctl_command_find(cmd_name);
+		/* a two-word command: "config set" */
+		if (!inv->command && n_rest > 0) {
+			char two[2 * ARG_SHOW_MAX];
+
+			snprintf(two, sizeof(two), "%s %s", cmd_name, rest[0]);
+			inv->command = hm_ctl_command_find(two);
+			if (inv->command)
+				memmove(rest, rest + 1, (size_t)--n_rest * sizeof(*rest));
+		}
+		if (!inv->command && command_group(cmd_name)) {
+			text_clean(cmd_name, ARG_SHOW_MAX, shown, sizeof(shown));
+			snprintf(err, errlen, "'%s' needs a subcommand (see hamonctl --help)", shown);
+			r = -EINVAL;
+			goto fail;
+		}
 		if (!inv->command) {
 			text_clean(cmd_name, ARG_SHOW_MAX, shown, sizeof(shown));
 			snprintf(err, errlen, "unknown command '%s'", shown);
@@ -705,6 +867,8 @@ int hm_ctl_exit_for_reply(int32_t error)
 		return HM_EXIT_OK;
 	if (error == -EACCES || error == -EPERM)
 		return HM_EXIT_DENIED;
+	if (error == -ECONNRESET)
+		return HM_EXIT_UNKNOWN;
 	return HM_EXIT_FAILED;
 }
 

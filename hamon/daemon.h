@@ -17,6 +17,7 @@
 #include "config.h"
 #include "cs_service.h"
 #include "membership.h"
+#include "replica.h"
 #include "seam.h"
 #include "status.h"
 
@@ -30,6 +31,9 @@ struct hm_daemon {
 	qb_loop_t *loop;
 	struct hm_seam seam;
 	struct hm_membership *membership;
+	struct hm_store *store;
+	struct hm_replica *replica;
+	qb_loop_timer_handle rejoin_timer;
 
 	/* corosync */
 	struct hm_cs_set cs;

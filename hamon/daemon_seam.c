@@ -23,6 +23,32 @@ static uint64_t seam_now(void *ctx)
 	return hm_daemon_now_ms();
 }
 
+static uint64_t seam_wall(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void rejoin_fire(void *data)
+{
+	struct hm_daemon *d = data;
+
+	hm_cs_set_restart(&d->cs, "our replica must be synced again");
+}
+
+/* never from inside a CPG callback: leave from the main loop */
+static void seam_rejoin(void *ctx, const char *why)
+{
+	struct hm_daemon *d = ctx;
+
+	hm_log_err("leaving the cluster group to resync: %s", why);
+	if (qb_loop_timer_add(d->loop, QB_LOOP_HIGH, 0, d, rejoin_fire, &d->rejoin_timer) != 0)
+		hm_log_err("cannot schedule the rejoin");
+}
+
 /* qb_loop hands back an opaque handle; the core only sees a number */
 static int seam_timer_start(void *ctx, uint64_t after_ms, hm_timer_fn fn, void *data,
 			    hm_timer_t *ret_timer)
@@ -78,6 +104,8 @@ void hm_daemon_seam_init(struct hm_daemon *d)
 	d->seam = (struct hm_seam){
 		.ctx = d,
 		.now_ms = seam_now,
+		.wall_ms = seam_wall,
+		.rejoin = seam_rejoin,
 		.timer_start = seam_timer_start,
 		.timer_stop = seam_timer_stop,
 		.send = seam_send,

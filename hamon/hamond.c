@@ -22,6 +22,8 @@
 #include "log.h"
 
 #define HM_BLACKBOX_SIZE (8 * 1024 * 1024)
+/* replicas compare digests this often even when nothing changes */
+#define HM_CHECKPOINT_PERIOD_MS 30000
 
 static struct hm_daemon daemon_state;
 static char crash_dump_path[PATH_MAX];
@@ -377,10 +379,23 @@ int main(int argc, char **argv)
 		hm_log_err("out of memory");
 		goto destroy_loop;
 	}
+	rc = hm_store_open(d->cfg.database, &d->store);
+	if (rc < 0) {
+		hm_log_err("cannot open the database %s: %s", d->cfg.database,
+			   rc == -EPROTO ? "it was written by a newer hamon, or is not a hamon database" :
+			   strerror(-rc));
+		goto free_membership;
+	}
+	d->replica = hm_replica_new(&d->seam, d->membership, d->store);
+	if (!d->replica) {
+		hm_log_err("cannot read the replica position from %s", d->cfg.database);
+		goto close_store;
+	}
+	hm_replica_set_checkpoint_period(d->replica, HM_CHECKPOINT_PERIOD_MS);
 	rc = hm_ipc_server_start(d);
 	if (rc < 0) {
 		hm_log_err("cannot start the IPC server '%s': %s", d->cfg.ipc_name, strerror(-rc));
-		goto free_membership;
+		goto free_replica;
 	}
 	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++)
 		services[i]->ctx = d;
@@ -401,8 +416,15 @@ int main(int argc, char **argv)
 
 	exit_code = EXIT_SUCCESS;
 	hm_cs_set_stop(&d->cs);
+	/* pending hamonctl changes hear "outcome unknown" before IPC closes */
+	hm_replica_free(d->replica);
+	d->replica = NULL;
 	hm_ipc_server_stop(d);
 	hm_log_notice("hamond stopped");
+free_replica:
+	hm_replica_free(d->replica);
+close_store:
+	hm_store_close(d->store);
 free_membership:
 	hm_membership_free(d->membership);
 destroy_loop:

@@ -23,6 +23,9 @@
 enum hm_ipc_request {
 	HM_REQ_STATUS = QB_IPC_MSG_USER_START + 1,	/* read */
 	HM_REQ_LOG_LEVEL,				/* write: {"level": "debug"} */
+	HM_REQ_CONFIG_SET,				/* write: {"key", "value"} */
+	HM_REQ_CONFIG_GET,				/* read: {"key"} */
+	HM_REQ_CONFIG_LIST,				/* read: {} */
 	HM_REQ_MAX
 };
 

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "ipc_proto.h"
 #include "log.h"
+#include "policy.h"
 
 enum access_level {
 	ACCESS_READ = 1,
@@ -29,18 +30,206 @@ enum access_level {
 /* libqb's poll handlers carry no context: one server per process */
 static struct hm_daemon *ipc_daemon;
 
+/* a request whose reply comes later (a replicated change) */
+struct ipc_call {
+	qb_ipcs_connection_t *c;
+	int32_t id;
+	char key[128];
+};
+
+#define HM_IPC_PENDING 1	/* a handler's "the reply comes later" */
+
 struct ipc_handler {
 	int32_t id;
 	const char *name;
 	bool needs_write;
-	/* 0 and *ret_reply, or -errno and a message in err */
-	int (*fn)(struct hm_daemon *d, json_object *args, json_object **ret_reply,
-		  char *err, size_t errlen);
+	/* 0 and *ret_reply, HM_IPC_PENDING (call is kept), or -errno and a
+	 * message in err */
+	int (*fn)(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+		  json_object **ret_reply, char *err, size_t errlen);
 };
 
-static int handle_status(struct hm_daemon *d, json_object *args, json_object **ret_reply,
-			 char *err, size_t errlen)
+static void ipc_reply(qb_ipcs_connection_t *c, int32_t id, int error, json_object *body);
+static void ipc_reply_error(qb_ipcs_connection_t *c, int32_t id, int error, const char *msg);
+
+static const char *arg_str(json_object *args, const char *key)
 {
+	json_object *v;
+
+	if (!json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static json_object *policy_entry(const char *key, const char *value, bool is_default,
+				 uint64_t version)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "key", json_object_new_string(key));
+	json_object_object_add(o, "value", json_object_new_string(value));
+	json_object_object_add(o, "default", json_object_new_boolean(is_default));
+	if (!is_default)
+		json_object_object_add(o, "version", json_object_new_int64((int64_t)version));
+	return o;
+}
+
+/* the replicated change was decided: tell the hamonctl still waiting */
+static void config_set_done(void *data, int rc, uint64_t seq, const char *message)
+{
+	struct ipc_call *call = data;
+	struct hm_daemon *d = ipc_daemon;
+	json_object *reply;
+	uint64_t version = 0;
+
+	if (rc < 0) {
+		ipc_reply_error(call->c, call->id, rc, message);
+	} else {
+		reply = json_object_new_object();
+		if (reply) {
+			hm_store_policy_version(d->store, &version);
+			json_object_object_add(reply, "key", json_object_new_string(call->key));
+			json_object_object_add(reply, "policy_version", json_object_new_int64((int64_t)version));
+			json_object_object_add(reply, "seq", json_object_new_int64((int64_t)seq));
+		}
+		ipc_reply(call->c, call->id, 0, reply);
+		json_object_put(reply);
+	}
+	qb_ipcs_connection_unref(call->c);
+	free(call);
+}
+
+static int handle_config_set(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			     json_object **ret_reply, char *err, size_t errlen)
+{
+	const char *key = arg_str(args, "key"), *value = arg_str(args, "value");
+	json_object *payload;
+	struct ipc_call *later;
+	int rc;
+
+	(void)ret_reply;
+	if (!key || !value) {
+		snprintf(err, errlen, "config set: 'key' and 'value' must be strings");
+		return -EINVAL;
+	}
+	payload = json_object_new_object();
+	later = calloc(1, sizeof(*later));
+	if (!payload || !later) {
+		json_object_put(payload);
+		free(later);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_object_object_add(payload, "key", json_object_new_string(key));
+	json_object_object_add(payload, "value", json_object_new_string(value));
+	*later = *call;
+	snprintf(later->key, sizeof(later->key), "%s", key);
+	qb_ipcs_connection_ref(later->c);
+	rc = hm_replica_submit(d->replica, HM_OP_POLICY_SET,
+			       json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN),
+			       config_set_done, later, err, errlen);
+	json_object_put(payload);
+	if (rc < 0) {
+		qb_ipcs_connection_unref(later->c);
+		free(later);
+		return rc;
+	}
+	return HM_IPC_PENDING;
+}
+
+static int handle_config_get(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			     json_object **ret_reply, char *err, size_t errlen)
+{
+	const char *key = arg_str(args, "key");
+	struct hm_policy_entry *e = NULL;
+	int rc;
+
+	(void)call;
+	if (!key) {
+		snprintf(err, errlen, "config get: 'key' must be a string");
+		return -EINVAL;
+	}
+	if (!hm_policy_default(key)) {
+		snprintf(err, errlen, "'%.64s': unknown policy key (hamonctl config list shows them)", key);
+		return -ENOENT;
+	}
+	rc = hm_store_policy_get(d->store, key, &e);
+	if (rc == -ENOENT)
+		*ret_reply = policy_entry(key, hm_policy_default(key), true, 0);
+	else if (rc == 0)
+		*ret_reply = policy_entry(key, e->value, false, e->version);
+	free(e);
+	if (rc < 0 && rc != -ENOENT) {
+		snprintf(err, errlen, "reading the local store failed: %s", strerror(-rc));
+		return rc;
+	}
+	if (!*ret_reply) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int handle_config_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			      json_object **ret_reply, char *err, size_t errlen)
+{
+	json_object *reply = json_object_new_object(), *keys = json_object_new_array(), *e;
+	const struct hm_policy_key *k;
+	struct hm_policy_entry *row;
+	uint64_t version = 0;
+	size_t i;
+	int rc;
+
+	(void)args;
+	(void)call;
+	if (!reply || !keys)
+		goto nomem;
+	for (i = 0; (k = hm_policy_key_at(i)) != NULL; i++) {
+		row = NULL;
+		rc = hm_store_policy_get(d->store, k->name, &row);
+		if (rc < 0 && rc != -ENOENT) {
+			free(row);
+			snprintf(err, errlen, "reading the local store failed: %s", strerror(-rc));
+			json_object_put(reply);
+			json_object_put(keys);
+			return rc;
+		}
+		e = row ? policy_entry(k->name, row->value, false, row->version) :
+			  policy_entry(k->name, k->def, true, 0);
+		free(row);
+		if (!e || json_object_array_add(keys, e) != 0) {
+			json_object_put(e);
+			goto nomem;
+		}
+	}
+	hm_store_policy_version(d->store, &version);
+	json_object_object_add(reply, "policy_version", json_object_new_int64((int64_t)version));
+	json_object_object_add(reply, "keys", keys);
+	*ret_reply = reply;
+	return 0;
+
+nomem:
+	json_object_put(reply);
+	json_object_put(keys);
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+static int add_replica_status(struct hm_daemon *d, json_object *status,
+			      const struct hm_replica_status *rs)
+{
+	uint64_t version = 0;
+
+	hm_store_policy_version(d->store, &version);
+	return hm_status_add_replica(status, rs, &d->nodelist, version);
+}
+
+static int handle_status(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			 json_object **ret_reply, char *err, size_t errlen)
+{
+	struct hm_replica_status replica;
 	struct hm_status_info info = {
 		.membership = d->membership,
 		.nodelist = &d->nodelist,
@@ -52,7 +241,13 @@ static int handle_status(struct hm_daemon *d, json_object *args, json_object **r
 	};
 
 	(void)args;
+	(void)call;
+	hm_replica_get_status(d->replica, &replica);
 	*ret_reply = hm_status_to_json(&info);
+	if (*ret_reply && add_replica_status(d, *ret_reply, &replica) < 0) {
+		json_object_put(*ret_reply);
+		*ret_reply = NULL;
+	}
 	if (!*ret_reply) {
 		snprintf(err, errlen, "out of memory building the status");
 		return -ENOMEM;
@@ -60,12 +255,13 @@ static int handle_status(struct hm_daemon *d, json_object *args, json_object **r
 	return 0;
 }
 
-static int handle_log_level(struct hm_daemon *d, json_object *args, json_object **ret_reply,
-			    char *err, size_t errlen)
+static int handle_log_level(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			    json_object **ret_reply, char *err, size_t errlen)
 {
 	json_object *v;
 	int level;
 
+	(void)call;
 	if (!json_object_object_get_ex(args, "level", &v) || !json_object_is_type(v, json_type_string)) {
 		snprintf(err, errlen, "log-level: 'level' must be a string");
 		return -EINVAL;
@@ -91,6 +287,9 @@ static int handle_log_level(struct hm_daemon *d, json_object *args, json_object 
 static const struct ipc_handler handlers[] = {
 	{ HM_REQ_STATUS, "status", false, handle_status },
 	{ HM_REQ_LOG_LEVEL, "log-level", true, handle_log_level },
+	{ HM_REQ_CONFIG_SET, "config set", true, handle_config_set },
+	{ HM_REQ_CONFIG_GET, "config get", false, handle_config_get },
+	{ HM_REQ_CONFIG_LIST, "config list", false, handle_config_list },
 };
 
 static const struct ipc_handler *handler_find(int32_t id)
@@ -174,6 +373,7 @@ static int32_t ipc_process(qb_ipcs_connection_t *c, void *data, size_t size)
 	struct hm_daemon *d = ipc_daemon;
 	struct qb_ipc_request_header hdr;
 	const struct ipc_handler *h;
+	struct ipc_call call;
 	const char *payload;
 	json_object *args = NULL, *reply = NULL;
 	char err[512];
@@ -214,7 +414,10 @@ static int32_t ipc_process(qb_ipcs_connection_t *c, void *data, size_t size)
 		goto free_args;
 	}
 	err[0] = '\0';
-	rc = h->fn(d, args, &reply, err, sizeof(err));
+	call = (struct ipc_call){ .c = c, .id = hdr.id };
+	rc = h->fn(d, args, &call, &reply, err, sizeof(err));
+	if (rc == HM_IPC_PENDING)
+		goto free_args;
 	if (rc < 0)
 		ipc_reply_error(c, hdr.id, rc, err[0] ? err : strerror(-rc));
 	else

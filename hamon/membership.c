@@ -49,6 +49,9 @@ struct hm_membership {
 	uint64_t coordinator_epoch;
 	uint16_t cluster_proto;
 
+	struct hm_membership_hooks hooks;
+	struct hm_msg_sync_state gathered[HM_MAX_NODES];	/* for hooks.collected */
+
 	/* one outgoing sync message waiting for CPG flow control */
 	bool have_pending;
 	struct hm_msg pending;
@@ -66,6 +69,7 @@ static const char *const sync_names[] = {
 	[HM_SYNC_NONE] = "none",
 	[HM_SYNC_WAIT_START] = "wait-start",
 	[HM_SYNC_COLLECT] = "collect",
+	[HM_SYNC_TRANSFER] = "transfer",
 	[HM_SYNC_DONE] = "done",
 };
 
@@ -305,6 +309,8 @@ void hm_membership_group_change(struct hm_membership *m,
 	memset(m->states, 0, sizeof(m->states));
 	m->have_pending = false;
 	m->warned_few = false;
+	if (m->hooks.group_changed)
+		m->hooks.group_changed(m->hooks.data);
 	if (!contains(m->group, m->n_group, m->local)) {
 		m->sync = HM_SYNC_NONE;
 		return;
@@ -341,6 +347,9 @@ static void on_sync_start(struct hm_membership *m, uint32_t sender,
 	st->applied_seq = 0;
 	st->coordinator = m->coordinator;
 	st->coordinator_epoch = m->coordinator_epoch;
+	if (m->hooks.local_position)
+		m->hooks.local_position(m->hooks.data, &st->last_quorate, &st->applied_seq,
+					st->checksum);
 	send_msg(m, &msg);
 }
 
@@ -365,11 +374,20 @@ static size_t pick_source(const struct hm_membership *m)
 	return best;
 }
 
+static void sync_finish(struct hm_membership *m)
+{
+	m->sync = HM_SYNC_DONE;
+	if (m->hooks.synced)
+		m->hooks.synced(m->hooks.data);
+	elect_if_needed(m);
+}
+
 static void sync_done(struct hm_membership *m)
 {
 	size_t source = pick_source(m);
 	const struct hm_msg_sync_state *src = &m->states[source].st;
 	uint16_t proto = HM_WIRE_VERSION;
+	bool transfer = false;
 	size_t i;
 
 	for (i = 0; i < m->n_group; i++)
@@ -380,13 +398,40 @@ static void sync_done(struct hm_membership *m)
 	m->coordinator = src->coordinator;
 	m->coordinator_epoch = src->coordinator_epoch;
 	m->last_quorate = src->last_quorate;
-	m->sync = HM_SYNC_DONE;
+	if (m->hooks.collected) {
+		for (i = 0; i < m->n_group; i++)
+			m->gathered[i] = m->states[i].st;
+		transfer = m->hooks.collected(m->hooks.data, &m->epoch, m->group, m->gathered,
+					      m->n_group, source);
+	}
 	hm_seam_log(m->seam, LOG_INFO,
-		    "sync: done (epoch %u/%llu, %zu members, source node %u); held coordinator node %u (epoch %llu)",
+		    "sync: states in (epoch %u/%llu, %zu members, source node %u%s); held coordinator node %u (epoch %llu)",
 		    m->epoch.leader, (unsigned long long)m->epoch.counter, m->n_group,
-		    m->states[source].nodeid, m->coordinator,
+		    m->states[source].nodeid, transfer ? ", data transfer" : "", m->coordinator,
 		    (unsigned long long)m->coordinator_epoch);
-	elect_if_needed(m);
+	if (transfer) {
+		m->sync = HM_SYNC_TRANSFER;
+		return;
+	}
+	sync_finish(m);
+}
+
+void hm_membership_transfer_done(struct hm_membership *m, const struct hm_sync_epoch *epoch)
+{
+	if (m->sync != HM_SYNC_TRANSFER || epoch->leader != m->epoch.leader ||
+	    epoch->counter != m->epoch.counter)
+		return;
+	sync_finish(m);
+}
+
+struct hm_sync_epoch hm_membership_sync_epoch(const struct hm_membership *m)
+{
+	return m->epoch;
+}
+
+void hm_membership_set_hooks(struct hm_membership *m, const struct hm_membership_hooks *hooks)
+{
+	m->hooks = *hooks;
 }
 
 static void on_sync_state(struct hm_membership *m, uint32_t sender,
@@ -409,6 +454,18 @@ static void on_sync_state(struct hm_membership *m, uint32_t sender,
 	sync_done(m);
 }
 
+void hm_membership_deliver_msg(struct hm_membership *m, uint32_t sender, const struct hm_msg *msg)
+{
+	switch (msg->type) {
+	case HM_MSG_SYNC_START:
+		on_sync_start(m, sender, &msg->u.sync_start);
+		break;
+	case HM_MSG_SYNC_STATE:
+		on_sync_state(m, sender, &msg->u.sync_state);
+		break;
+	}
+}
+
 int hm_membership_deliver(struct hm_membership *m, uint32_t sender,
 			  const void *data, size_t len)
 {
@@ -419,14 +476,7 @@ int hm_membership_deliver(struct hm_membership *m, uint32_t sender,
 	rc = hm_wire_decode(data, len, &msg, &why);
 	if (rc < 0)
 		return rc;
-	switch (msg.type) {
-	case HM_MSG_SYNC_START:
-		on_sync_start(m, sender, &msg.u.sync_start);
-		break;
-	case HM_MSG_SYNC_STATE:
-		on_sync_state(m, sender, &msg.u.sync_state);
-		break;
-	}
+	hm_membership_deliver_msg(m, sender, &msg);
 	return 0;
 }
 
@@ -484,6 +534,16 @@ bool hm_membership_synced(const struct hm_membership *m)
 uint32_t hm_membership_coordinator(const struct hm_membership *m)
 {
 	return acting(m) ? m->coordinator : 0;
+}
+
+size_t hm_membership_votes_needed(const struct hm_membership *m)
+{
+	return votes_needed(m);
+}
+
+void hm_membership_set_data_position(struct hm_membership *m, const struct hm_ring_id *last_quorate)
+{
+	m->last_quorate = *last_quorate;
 }
 
 bool hm_membership_acting(const struct hm_membership *m)

@@ -61,10 +61,32 @@ enum hm_sync_state {
 	HM_SYNC_NONE = 0,	/* not in a group (no corosync, not joined) */
 	HM_SYNC_WAIT_START,	/* group changed, waiting for the leader */
 	HM_SYNC_COLLECT,	/* collecting every member's state */
+	HM_SYNC_TRANSFER,	/* the source sends its data to those who differ */
 	HM_SYNC_DONE,		/* synced */
 };
 
 struct hm_membership;
+
+/*
+ * What the replicated store (replica.c) adds to a sync.  All optional.
+ * local_position: fill our applied sequence and checksum into SYNC_STATE
+ *   (and may zero the last quorate ring of a replica that must not serve).
+ * collected: every member's state is in (states[i] is group[i]'s); return
+ *   true when a data transfer is needed; the sync then stays in TRANSFER
+ *   until hm_membership_transfer_done().
+ * group_changed: a sync is starting over; drop any transfer in progress.
+ * synced: the sync is done (data equal everywhere).
+ */
+struct hm_membership_hooks {
+	void *data;
+	void (*local_position)(void *data, struct hm_ring_id *io_last_quorate,
+			       uint64_t *ret_applied_seq, uint8_t ret_checksum[HM_WIRE_CHECKSUM_LEN]);
+	bool (*collected)(void *data, const struct hm_sync_epoch *epoch,
+			  const uint32_t *group, const struct hm_msg_sync_state *states,
+			  size_t n, size_t source);
+	void (*group_changed)(void *data);
+	void (*synced)(void *data);
+};
 
 struct hm_membership *hm_membership_new(const struct hm_seam *seam);
 void hm_membership_free(struct hm_membership *m);
@@ -91,6 +113,14 @@ void hm_membership_group_change(struct hm_membership *m,
 int hm_membership_deliver(struct hm_membership *m, uint32_t sender,
 			  const void *data, size_t len);
 
+void hm_membership_set_hooks(struct hm_membership *m, const struct hm_membership_hooks *hooks);
+/* a decoded sync message (SYNC_START/SYNC_STATE); others are not ours */
+void hm_membership_deliver_msg(struct hm_membership *m, uint32_t sender, const struct hm_msg *msg);
+/* the transfer of this epoch is complete on this node */
+void hm_membership_transfer_done(struct hm_membership *m, const struct hm_sync_epoch *epoch);
+/* the sync epoch in progress or last done */
+struct hm_sync_epoch hm_membership_sync_epoch(const struct hm_membership *m);
+
 /* queries */
 enum hm_quorum hm_membership_quorum(const struct hm_membership *m);
 bool hm_membership_is_connected(const struct hm_membership *m);
@@ -107,6 +137,9 @@ bool hm_membership_synced(const struct hm_membership *m);
  * weaker: hamond sets it from the nodelist.
  */
 void hm_membership_set_votes_needed(struct hm_membership *m, uint32_t votes);
+size_t hm_membership_votes_needed(const struct hm_membership *m);
+/* how new our data is, from the store at start: the last acting ring */
+void hm_membership_set_data_position(struct hm_membership *m, const struct hm_ring_id *last_quorate);
 /* quorate, synced, and enough hamonds: may record data and coordinate */
 bool hm_membership_acting(const struct hm_membership *m);
 /* the coordinator's node id, 0 unless acting */

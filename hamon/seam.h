@@ -21,6 +21,9 @@ struct hm_seam {
 	void *ctx;
 	/* monotonic clock in milliseconds */
 	uint64_t (*now_ms)(void *ctx);
+	/* wall clock (ms since the epoch), only to stamp what an operator reads;
+	 * chosen by a message's sender, never read while applying one */
+	uint64_t (*wall_ms)(void *ctx);
 	/* one-shot timer; 0 or -errno */
 	int (*timer_start)(void *ctx, uint64_t after_ms, hm_timer_fn fn, void *data,
 			   hm_timer_t *ret_timer);
@@ -30,6 +33,9 @@ struct hm_seam {
 	int (*send)(void *ctx, const void *msg, size_t len);
 	/* prio is a syslog LOG_* level */
 	void (*log)(void *ctx, int prio, const char *fmt, va_list ap);
+	/* our replica can no longer be trusted (a local apply failed): leave
+	 * the group and join again, so a sync brings us up to date */
+	void (*rejoin)(void *ctx, const char *why);
 };
 
 void hm_seam_log(const struct hm_seam *seam, int prio, const char *fmt, ...)

@@ -84,6 +84,41 @@ static json_object *members_to_json(const struct hm_status_info *info)
 	return arr;
 }
 
+int hm_status_add_replica(json_object *status, const struct hm_replica_status *rs,
+			  const struct hm_nodelist *nl, uint64_t policy_version)
+{
+	json_object *o = json_object_new_object(), *differs = json_object_new_array();
+	int rc = 0;
+	size_t i;
+
+	if (!o || !differs) {
+		json_object_put(o);
+		json_object_put(differs);
+		return -ENOMEM;
+	}
+	for (i = 0; i < rs->n_differs && rc == 0; i++) {
+		json_object *ref = node_ref(nl, rs->differs[i]);
+
+		if (!ref || json_object_array_add(differs, ref) != 0) {
+			json_object_put(ref);
+			rc = -ENOMEM;
+		}
+	}
+	rc |= add(o, "applied_seq", json_object_new_int64((int64_t)rs->applied_seq));
+	rc |= add(o, "policy_version", json_object_new_int64((int64_t)policy_version));
+	rc |= add(o, "checkpoint", json_object_new_int64((int64_t)rs->checkpoint));
+	rc |= add(o, "checkpoint_seq", json_object_new_int64((int64_t)rs->checkpoint_seq));
+	rc |= add(o, "digests", json_object_new_int64((int64_t)rs->n_digests));
+	rc |= add(o, "agree", json_object_new_boolean(rs->agree));
+	rc |= add(o, "differs", differs);
+	rc |= add(o, "pending", json_object_new_int64((int64_t)rs->pending));
+	if (rc == 0)
+		rc = add(status, "replica", o);
+	else
+		json_object_put(o);
+	return rc ? -ENOMEM : 0;
+}
+
 json_object *hm_status_to_json(const struct hm_status_info *info)
 {
 	const struct hm_membership *m = info->membership;
@@ -109,6 +144,8 @@ json_object *hm_status_to_json(const struct hm_status_info *info)
 		rc |= json_object_object_add(st, "ring_id", NULL);
 	}
 	rc |= add(st, "synced", json_object_new_boolean(hm_membership_synced(m)));
+	rc |= add(st, "acting", json_object_new_boolean(hm_membership_acting(m)));
+	rc |= add(st, "hamonds_needed", json_object_new_int64((int64_t)hm_membership_votes_needed(m)));
 	rc |= add(st, "members", members_to_json(info));
 	if (coord)
 		rc |= add(st, "coordinator", node_ref(info->nodelist, coord));

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "membership.h"
+#include "replica.h"
 
 #define HM_NODE_NAME_MAX 256
 
@@ -41,6 +42,14 @@ struct hm_status_info {
 
 /* the status object (see doc/hamonctl.md); NULL when out of memory */
 json_object *hm_status_to_json(const struct hm_status_info *info);
+
+/*
+ * The "replica" object of the status: applied sequence, policy version, and
+ * whether the members' digests at the latest checkpoint agree, naming those
+ * that differ.  0 or -ENOMEM.
+ */
+int hm_status_add_replica(json_object *status, const struct hm_replica_status *rs,
+			  const struct hm_nodelist *nl, uint64_t policy_version);
 
 /* "1.2c": rep node id and seq in hex, as corosync logs them */
 void hm_ring_id_format(const struct hm_ring_id *ring, char *buf, size_t len);

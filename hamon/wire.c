@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "wire.h"
@@ -62,16 +63,67 @@ static uint64_t get_u64(struct hm_cursor *c)
 	return lo | ((uint64_t)get_u32(c) << 32);
 }
 
-/* body sizes, fixed per type */
+/* fixed body sizes per type; an UPDATE adds its payload */
 static const size_t body_size[HM_MSG_TYPE_MAX] = {
 	[HM_MSG_SYNC_START] = 4 + 8,
-	[HM_MSG_SYNC_STATE] = 4 + 8 + 2 + 4 + 8 + 8 + 4 + 8,
+	[HM_MSG_SYNC_STATE] = 4 + 8 + 2 + 4 + 8 + 8 + 4 + 8 + HM_WIRE_CHECKSUM_LEN,
+	[HM_MSG_UPDATE] = 8 + 8 + 2 + 2 + 4,
+	[HM_MSG_ACK] = 8,
+	[HM_MSG_CHECKPOINT] = 8,
+	[HM_MSG_DIGEST] = 8 + 8 + HM_WIRE_CHECKSUM_LEN,
+	[HM_MSG_SYNC_DATA] = 4 + 8 + 2 + 2 + 4,
+	[HM_MSG_SYNC_END] = 4 + 8 + 4 + 8 + 8 + 8 + HM_WIRE_CHECKSUM_LEN,
 };
+
+/* types whose body ends with a payload of the length it states */
+static bool has_payload(uint16_t type)
+{
+	return type == HM_MSG_UPDATE || type == HM_MSG_SYNC_DATA;
+}
 
 static const char *const type_name[HM_MSG_TYPE_MAX] = {
 	[HM_MSG_SYNC_START] = "sync-start",
 	[HM_MSG_SYNC_STATE] = "sync-state",
+	[HM_MSG_UPDATE] = "update",
+	[HM_MSG_ACK] = "ack",
+	[HM_MSG_CHECKPOINT] = "checkpoint",
+	[HM_MSG_DIGEST] = "digest",
+	[HM_MSG_SYNC_DATA] = "sync-data",
+	[HM_MSG_SYNC_END] = "sync-end",
 };
+
+static const char *const op_name[HM_OP_MAX] = {
+	[HM_OP_POLICY_SET] = "policy-set",
+	[HM_OP_POLICY_DELETE] = "policy-delete",
+};
+
+const char *hm_update_op_to_str(uint16_t op)
+{
+	if (op == 0 || op >= HM_OP_MAX)
+		return "unknown";
+	return op_name[op];
+}
+
+static void put_bytes(struct hm_cursor *c, const uint8_t *p, size_t n)
+{
+	if (c->pos + n > c->len) {
+		c->overflow = 1;
+		return;
+	}
+	if (n)
+		memcpy(c->w + c->pos, p, n);
+	c->pos += n;
+}
+
+static void get_bytes(struct hm_cursor *c, uint8_t *p, size_t n)
+{
+	if (c->pos + n > c->len) {
+		c->overflow = 1;
+		return;
+	}
+	memcpy(p, c->r + c->pos, n);
+	c->pos += n;
+}
 
 const char *hm_msg_type_to_str(uint16_t type)
 {
@@ -115,6 +167,18 @@ int hm_wire_encode(const struct hm_msg *msg, void *buf, size_t buflen, size_t *r
 	if (msg->type == 0 || msg->type >= HM_MSG_TYPE_MAX)
 		return -EINVAL;
 	total = HM_WIRE_HDR_SIZE + body_size[msg->type];
+	if (msg->type == HM_MSG_UPDATE) {
+		if (msg->u.update.op == 0 || msg->u.update.op >= HM_OP_MAX ||
+		    (msg->u.update.payload_len && !msg->u.update.payload))
+			return -EINVAL;
+		total += msg->u.update.payload_len;
+	} else if (msg->type == HM_MSG_SYNC_DATA) {
+		if (msg->u.sync_data.payload_len && !msg->u.sync_data.payload)
+			return -EINVAL;
+		total += msg->u.sync_data.payload_len;
+	}
+	if (total > HM_WIRE_MAX_MSG)
+		return -EMSGSIZE;
 	if (total > buflen)
 		return -ENOSPC;
 
@@ -136,6 +200,41 @@ int hm_wire_encode(const struct hm_msg *msg, void *buf, size_t buflen, size_t *r
 		put_u64(&c, st->applied_seq);
 		put_u32(&c, st->coordinator);
 		put_u64(&c, st->coordinator_epoch);
+		put_bytes(&c, st->checksum, HM_WIRE_CHECKSUM_LEN);
+		break;
+	case HM_MSG_UPDATE:
+		put_u64(&c, msg->u.update.request_id);
+		put_u64(&c, msg->u.update.ts_ms);
+		put_u16(&c, msg->u.update.op);
+		put_u16(&c, 0);
+		put_u32(&c, msg->u.update.payload_len);
+		put_bytes(&c, msg->u.update.payload, msg->u.update.payload_len);
+		break;
+	case HM_MSG_ACK:
+		put_u64(&c, msg->u.ack.applied_seq);
+		break;
+	case HM_MSG_CHECKPOINT:
+		put_u64(&c, msg->u.checkpoint.id);
+		break;
+	case HM_MSG_DIGEST:
+		put_u64(&c, msg->u.digest.checkpoint);
+		put_u64(&c, msg->u.digest.applied_seq);
+		put_bytes(&c, msg->u.digest.checksum, HM_WIRE_CHECKSUM_LEN);
+		break;
+	case HM_MSG_SYNC_DATA:
+		put_epoch(&c, &msg->u.sync_data.epoch);
+		put_u16(&c, msg->u.sync_data.table);
+		put_u16(&c, msg->u.sync_data.flags);
+		put_u32(&c, msg->u.sync_data.payload_len);
+		put_bytes(&c, msg->u.sync_data.payload, msg->u.sync_data.payload_len);
+		break;
+	case HM_MSG_SYNC_END:
+		put_epoch(&c, &msg->u.sync_end.epoch);
+		put_u32(&c, msg->u.sync_end.last_quorate.nodeid);
+		put_u64(&c, msg->u.sync_end.last_quorate.seq);
+		put_u64(&c, msg->u.sync_end.applied_seq);
+		put_u64(&c, msg->u.sync_end.policy_version);
+		put_bytes(&c, msg->u.sync_end.checksum, HM_WIRE_CHECKSUM_LEN);
 		break;
 	}
 	if (c.overflow || c.pos != total)
@@ -180,7 +279,8 @@ int hm_wire_decode(const void *buf, size_t len, struct hm_msg *ret_msg, const ch
 		return refuse(ret_why, "reserved flags set", -EBADMSG);
 	if (m.type == 0 || m.type >= HM_MSG_TYPE_MAX)
 		return refuse(ret_why, "unknown type", -EBADMSG);
-	if (len != HM_WIRE_HDR_SIZE + body_size[m.type])
+	if (has_payload(m.type) ? len < HM_WIRE_HDR_SIZE + body_size[m.type] :
+				      len != HM_WIRE_HDR_SIZE + body_size[m.type])
 		return refuse(ret_why, "wrong body size for its type", -EBADMSG);
 
 	switch (m.type) {
@@ -198,11 +298,76 @@ int hm_wire_decode(const void *buf, size_t len, struct hm_msg *ret_msg, const ch
 		st->applied_seq = get_u64(&c);
 		st->coordinator = get_u32(&c);
 		st->coordinator_epoch = get_u64(&c);
+		get_bytes(&c, st->checksum, HM_WIRE_CHECKSUM_LEN);
 		if (st->epoch.leader == 0)
 			return refuse(ret_why, "sync epoch without a leader", -EBADMSG);
 		if (st->proto_max == 0)
 			return refuse(ret_why, "protocol version 0", -EBADMSG);
 		break;
+	case HM_MSG_UPDATE: {
+		struct hm_msg_update *u = &m.u.update;
+
+		u->request_id = get_u64(&c);
+		u->ts_ms = get_u64(&c);
+		u->op = get_u16(&c);
+		if (get_u16(&c) != 0)
+			return refuse(ret_why, "reserved update field set", -EBADMSG);
+		u->payload_len = get_u32(&c);
+		if (u->op == 0 || u->op >= HM_OP_MAX)
+			return refuse(ret_why, "unknown update operation", -EBADMSG);
+		if (u->payload_len != len - c.pos)
+			return refuse(ret_why, "payload length disagrees with the message size", -EBADMSG);
+		u->payload = (const uint8_t *)buf + c.pos;
+		c.pos += u->payload_len;
+		if (u->request_id == 0)
+			return refuse(ret_why, "update without a request id", -EBADMSG);
+		break;
+	}
+	case HM_MSG_ACK:
+		m.u.ack.applied_seq = get_u64(&c);
+		break;
+	case HM_MSG_CHECKPOINT:
+		m.u.checkpoint.id = get_u64(&c);
+		if (m.u.checkpoint.id == 0)
+			return refuse(ret_why, "checkpoint id 0", -EBADMSG);
+		break;
+	case HM_MSG_DIGEST:
+		m.u.digest.checkpoint = get_u64(&c);
+		m.u.digest.applied_seq = get_u64(&c);
+		get_bytes(&c, m.u.digest.checksum, HM_WIRE_CHECKSUM_LEN);
+		if (m.u.digest.checkpoint == 0)
+			return refuse(ret_why, "digest of checkpoint 0", -EBADMSG);
+		break;
+	case HM_MSG_SYNC_DATA: {
+		struct hm_msg_sync_data *sd = &m.u.sync_data;
+
+		get_epoch(&c, &sd->epoch);
+		sd->table = get_u16(&c);
+		sd->flags = get_u16(&c);
+		sd->payload_len = get_u32(&c);
+		if (sd->epoch.leader == 0)
+			return refuse(ret_why, "sync epoch without a leader", -EBADMSG);
+		if (sd->flags & ~HM_SYNC_DATA_FIRST)
+			return refuse(ret_why, "unknown sync-data flags", -EBADMSG);
+		if (sd->payload_len != len - c.pos)
+			return refuse(ret_why, "payload length disagrees with the message size", -EBADMSG);
+		sd->payload = (const uint8_t *)buf + c.pos;
+		c.pos += sd->payload_len;
+		break;
+	}
+	case HM_MSG_SYNC_END: {
+		struct hm_msg_sync_end *se = &m.u.sync_end;
+
+		get_epoch(&c, &se->epoch);
+		se->last_quorate.nodeid = get_u32(&c);
+		se->last_quorate.seq = get_u64(&c);
+		se->applied_seq = get_u64(&c);
+		se->policy_version = get_u64(&c);
+		get_bytes(&c, se->checksum, HM_WIRE_CHECKSUM_LEN);
+		if (se->epoch.leader == 0)
+			return refuse(ret_why, "sync epoch without a leader", -EBADMSG);
+		break;
+	}
 	}
 	if (c.overflow || c.pos != len)
 		return refuse(ret_why, "truncated body", -EBADMSG);

@@ -37,10 +37,25 @@ struct hm_sync_epoch {
 	uint64_t counter;
 };
 
+#define HM_WIRE_CHECKSUM_LEN 32	/* SHA-256 of the store's replicated content */
+
 enum hm_msg_type {
 	HM_MSG_SYNC_START = 1,	/* leader -> all: a sync begins with this epoch */
 	HM_MSG_SYNC_STATE = 2,	/* each member -> all: what it holds */
+	HM_MSG_UPDATE = 3,	/* origin -> all: one change of the replicated state */
+	HM_MSG_ACK = 4,		/* each member -> all: durably applied up to a sequence */
+	HM_MSG_CHECKPOINT = 5,	/* coordinator -> all: digest your state at this point */
+	HM_MSG_DIGEST = 6,	/* each member -> all: its checksum at a checkpoint */
+	HM_MSG_SYNC_DATA = 7,	/* sync source -> all: rows of one table */
+	HM_MSG_SYNC_END = 8,	/* sync source -> all: the transfer is complete */
 	HM_MSG_TYPE_MAX
+};
+
+/* operations an UPDATE carries; the payload is a JSON object */
+enum hm_update_op {
+	HM_OP_POLICY_SET = 1,		/* {"key": "...", "value": "..."} */
+	HM_OP_POLICY_DELETE = 2,	/* {"key": "..."} */
+	HM_OP_MAX
 };
 
 struct hm_msg_sync_start {
@@ -54,6 +69,47 @@ struct hm_msg_sync_state {
 	uint64_t applied_seq;		/* replicated sequence applied (store, later) */
 	uint32_t coordinator;		/* the coordinator the sender holds, 0 = none */
 	uint64_t coordinator_epoch;	/* bumped on every change of coordinator */
+	uint8_t checksum[HM_WIRE_CHECKSUM_LEN];	/* of the sender's store */
+};
+
+struct hm_msg_update {
+	uint64_t request_id;		/* chosen by the origin, unique per origin */
+	uint64_t ts_ms;			/* the origin's wall clock: apply never reads one */
+	uint16_t op;			/* enum hm_update_op */
+	uint32_t payload_len;
+	const uint8_t *payload;		/* points into the decoded buffer */
+};
+
+#define HM_SYNC_DATA_FIRST 1	/* the first chunk of its table: replace the table */
+
+struct hm_msg_sync_data {
+	struct hm_sync_epoch epoch;
+	uint16_t table;			/* enum hm_store_table */
+	uint16_t flags;			/* HM_SYNC_DATA_FIRST */
+	uint32_t payload_len;
+	const uint8_t *payload;		/* rows, one JSON object per line */
+};
+
+struct hm_msg_sync_end {
+	struct hm_sync_epoch epoch;
+	struct hm_ring_id last_quorate;
+	uint64_t applied_seq;
+	uint64_t policy_version;
+	uint8_t checksum[HM_WIRE_CHECKSUM_LEN];
+};
+
+struct hm_msg_ack {
+	uint64_t applied_seq;
+};
+
+struct hm_msg_checkpoint {
+	uint64_t id;
+};
+
+struct hm_msg_digest {
+	uint64_t checkpoint;
+	uint64_t applied_seq;
+	uint8_t checksum[HM_WIRE_CHECKSUM_LEN];
 };
 
 struct hm_msg {
@@ -62,6 +118,12 @@ struct hm_msg {
 	union {
 		struct hm_msg_sync_start sync_start;
 		struct hm_msg_sync_state sync_state;
+		struct hm_msg_update update;
+		struct hm_msg_ack ack;
+		struct hm_msg_checkpoint checkpoint;
+		struct hm_msg_digest digest;
+		struct hm_msg_sync_data sync_data;
+		struct hm_msg_sync_end sync_end;
 	} u;
 };
 
@@ -74,6 +136,7 @@ int hm_wire_encode(const struct hm_msg *msg, void *buf, size_t buflen, size_t *r
 int hm_wire_decode(const void *buf, size_t len, struct hm_msg *ret_msg, const char **ret_why);
 
 const char *hm_msg_type_to_str(uint16_t type);
+const char *hm_update_op_to_str(uint16_t op);
 
 /* total order on ring ids: by seq, then by rep node id */
 int hm_ring_id_cmp(const struct hm_ring_id *a, const struct hm_ring_id *b);

@@ -42,9 +42,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <syslog.h>
 
 #include "membership.h"
+#include "replica.h"
+#include "store.h"
 #include "seam.h"
 #include "wire.h"
 
@@ -65,7 +68,7 @@ enum cmd_kind {
 	C_NODES, C_START, C_ADVANCE, C_KILL, C_CRASH, C_CS_STOP, C_CS_START,
 	C_HM_STOP, C_HM_START, C_PARTITION, C_HEAL, C_SET_LAG, C_SET_LATENCY,
 	C_SET_TRACE, C_FLOW, C_INJECT, C_STATUS, C_EXP_COORD, C_EXP_QUORUM,
-	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG,
+	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG, C_POLICY, C_EXP_POLICY, C_WIPE,
 };
 
 enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
@@ -77,6 +80,7 @@ struct cmd {
 	uint32_t node;
 	uint64_t num;		/* ms, count, node count, expected value */
 	int label[SIM_MAX_NODES + 1];	/* partition: label per node */
+	char key[64], value[128];	/* policy, expect policy */
 	struct cmd *inner;	/* at */
 };
 
@@ -88,6 +92,8 @@ struct hamond {
 	struct sim *sim;
 	struct node *node;
 	struct hm_membership *m;
+	struct hm_store *store;		/* a real sqlite file, kept across restarts */
+	struct hm_replica *r;
 	struct hm_seam seam;
 	uint64_t gen;		/* incarnation: events name (node, gen) */
 	bool connected;		/* hm_membership_connected given, not lost */
@@ -170,6 +176,11 @@ struct sim {
 	int lineno;		/* of the command being run, for messages */
 	struct cmd **cmds;
 	size_t n_cmds;
+	char dbdir[64];			/* every node's database, removed at exit */
+	/* invariant 8: the changes a majority accepted */
+	uint64_t accepted_seq[256];
+	size_t n_accepted;
+	uint64_t next_change;
 };
 
 static struct sim S;	/* global: reachable at exit, so no leak reports */
@@ -413,9 +424,32 @@ static void seam_log(void *ctx, int prio, const char *fmt, va_list ap)
 
 /* ---- hamond instances ---- */
 
+static void db_path(const struct sim *s, uint32_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/n%u.db", s->dbdir, id);
+}
+
+/* a store that needed a rejoin failed locally: never in a simulation */
+static void seam_rejoin(void *ctx, const char *why)
+{
+	struct hamond *h = ctx;
+
+	check_failed(h->sim, "invariant 7 (replicas)", "n%u had to leave and resync: %s",
+		     h->node->id, why);
+}
+
+static uint64_t seam_wall(void *ctx)
+{
+	struct hamond *h = ctx;
+
+	return 1700000000000ull + h->sim->now;
+}
+
 static struct hamond *hamond_new(struct sim *s, struct node *nd)
 {
 	struct hamond *h = xcalloc(1, sizeof(*h));
+	char path[128];
+	int rc;
 
 	h->sim = s;
 	h->node = nd;
@@ -423,10 +457,12 @@ static struct hamond *hamond_new(struct sim *s, struct node *nd)
 	h->seam = (struct hm_seam){
 		.ctx = h,
 		.now_ms = seam_now,
+		.wall_ms = seam_wall,
 		.timer_start = seam_timer_start,
 		.timer_stop = seam_timer_stop,
 		.send = seam_send,
 		.log = seam_log,
+		.rejoin = seam_rejoin,
 	};
 	h->m = hm_membership_new(&h->seam);
 	if (!h->m) {
@@ -435,6 +471,17 @@ static struct hamond *hamond_new(struct sim *s, struct node *nd)
 	}
 	/* as hamond does: corosync's threshold, one vote per node */
 	hm_membership_set_votes_needed(h->m, s->n / 2 + 1);
+	db_path(s, nd->id, path, sizeof(path));
+	rc = hm_store_open(path, &h->store);
+	if (rc < 0) {
+		fprintf(stderr, "hamon-sim: cannot open %s: %s\n", path, strerror(-rc));
+		exit(EXIT_INPUT);
+	}
+	h->r = hm_replica_new(&h->seam, h->m, h->store);
+	if (!h->r) {
+		fprintf(stderr, "hamon-sim: cannot start the replica of n%u\n", nd->id);
+		exit(EXIT_INPUT);
+	}
 	nd->h = h;
 	return h;
 }
@@ -446,7 +493,9 @@ static void hamond_free(struct sim *s, struct hamond *h)
 
 	if (!h)
 		return;
+	hm_replica_free(h->r);
 	hm_membership_free(h->m);
+	hm_store_close(h->store);
 	/* its timers die with it; its messages already sent stay queued */
 	for (i = 0; i < s->n_ev;) {
 		if (s->ev[i]->kind == EV_TIMER && s->ev[i]->node == h->node->id &&
@@ -622,6 +671,47 @@ static uint32_t hamonds_in_ring(const struct sim *s, uint32_t i)
 	return n;
 }
 
+/* 7. at quiescence the synced replicas of one ring hold the same data;
+ * 8. every acting replica holds every change a majority accepted */
+static void check_replicas(struct sim *s)
+{
+	uint8_t sum[HM_STORE_CHECKSUM_LEN], ref[SIM_MAX_NODES + 1][HM_STORE_CHECKSUM_LEN];
+	uint32_t i, j;
+	struct hm_replica_status rs;
+	size_t k;
+
+	for (i = 1; i <= s->n; i++) {
+		const struct hamond *h = s->nodes[i].h;
+
+		if (!h || !h->connected || !hm_membership_synced(h->m))
+			continue;
+		if (hm_store_checksum(h->store, ref[i]) < 0)
+			check_failed(s, "invariant 7 (replicas)", "n%u cannot checksum its store", i);
+		for (j = 1; j < i; j++) {
+			const struct hamond *g = s->nodes[j].h;
+
+			if (!g || !g->connected || !hm_membership_synced(g->m) ||
+			    !s->nodes[i].has_ring || !s->nodes[j].has_ring ||
+			    !ring_eq(&s->nodes[i].ring, &s->nodes[j].ring))
+				continue;
+			memcpy(sum, ref[j], sizeof(sum));
+			if (memcmp(sum, ref[i], sizeof(sum)) != 0)
+				check_failed(s, "invariant 7 (replicas)",
+					     "quiet, n%u and n%u are synced in one ring but hold different data",
+					     j, i);
+		}
+		if (!hm_membership_acting(h->m))
+			continue;
+		hm_replica_get_status(h->r, &rs);
+		for (k = 0; k < s->n_accepted; k++)
+			if (rs.applied_seq < s->accepted_seq[k])
+				check_failed(s, "invariant 8 (nothing accepted is lost)",
+					     "n%u acts at seq %llu, but a change was accepted at seq %llu",
+					     i, (unsigned long long)rs.applied_seq,
+					     (unsigned long long)s->accepted_seq[k]);
+	}
+}
+
 static void check_liveness(struct sim *s)
 {
 	uint32_t i;
@@ -718,14 +808,18 @@ static void trace_delivery(struct sim *s, const struct event *e, nodeset_t to)
 		logline(s, "n%u -> %s: sync-start epoch %u/%llu", e->sender,
 			set_str(to, buf, sizeof(buf)), msg.u.sync_start.epoch.leader,
 			(unsigned long long)msg.u.sync_start.epoch.counter);
-	else
-		logline(s, "n%u -> %s: sync-state epoch %u/%llu last-quorate %x.%llx coordinator %u/%llu",
+	else if (msg.type == HM_MSG_SYNC_STATE)
+		logline(s, "n%u -> %s: sync-state epoch %u/%llu last-quorate %x.%llx coordinator %u/%llu applied %llu",
 			e->sender, set_str(to, buf, sizeof(buf)), msg.u.sync_state.epoch.leader,
 			(unsigned long long)msg.u.sync_state.epoch.counter,
 			msg.u.sync_state.last_quorate.nodeid,
 			(unsigned long long)msg.u.sync_state.last_quorate.seq,
 			msg.u.sync_state.coordinator,
-			(unsigned long long)msg.u.sync_state.coordinator_epoch);
+			(unsigned long long)msg.u.sync_state.coordinator_epoch,
+			(unsigned long long)msg.u.sync_state.applied_seq);
+	else
+		logline(s, "n%u -> %s: %s", e->sender, set_str(to, buf, sizeof(buf)),
+			hm_msg_type_to_str(msg.type));
 }
 
 /* a message a hamond multicast: to the members of its configuration */
@@ -745,13 +839,17 @@ static void deliver_msg(struct sim *s, const struct event *e)
 	for (i = 1; i <= s->n; i++) {
 		if (!(to & bit(i)))
 			continue;
-		rc = hm_membership_deliver(s->nodes[i].h->m, e->sender, e->data, e->len);
+		rc = hm_replica_deliver(s->nodes[i].h->r, e->sender, e->data, e->len);
 		if (rc < 0) {
 			log_refusal(s, e, i, rc);
 			check_failed(s, "invariant 5 (wire)",
 				     "n%u refused a message that n%u's hamond sent", i, e->sender);
 		}
 	}
+	/* as hamond after each dispatch: commit and acknowledge */
+	for (i = 1; i <= s->n; i++)
+		if ((to & bit(i)) && s->nodes[i].h)
+			hm_replica_flush(s->nodes[i].h->r);
 }
 
 struct snapshot {
@@ -799,7 +897,7 @@ static void deliver_inject(struct sim *s, const struct event *e)
 		    !ring_eq(&nd->ring, &src->ring))
 			continue;
 		before = snap(nd->h);
-		rc = hm_membership_deliver(nd->h->m, e->sender, e->data, e->len);
+		rc = hm_replica_deliver(nd->h->r, e->sender, e->data, e->len);
 		if (rc >= 0)
 			check_failed(s, "invariant 5 (wire)", "n%u accepted a %s message from n%u",
 				     i, e->what, e->sender);
@@ -1159,6 +1257,7 @@ static void settle(struct sim *s)
 			  s->ev[ev_first(s, NULL, NULL)]->time : s->now);
 	}
 	check_liveness(s);
+	check_replicas(s);
 }
 
 static void status(struct sim *s)
@@ -1278,11 +1377,64 @@ static bool settles(enum cmd_kind k)
 	switch (k) {
 	case C_START: case C_KILL: case C_CRASH: case C_CS_STOP: case C_CS_START:
 	case C_HM_STOP: case C_HM_START: case C_PARTITION: case C_HEAL: case C_INJECT:
-	case C_SETTLE:
+	case C_SETTLE: case C_POLICY:
 		return true;
 	default:
 		return false;
 	}
+}
+
+struct change {
+	struct sim *sim;
+	uint32_t node;
+	uint64_t id;
+};
+
+static void change_done(void *data, int rc, uint64_t seq, const char *message)
+{
+	struct change *ch = data;
+	struct sim *s = ch->sim;
+
+	if (rc == 0) {
+		logline(s, "n%u change %llu accepted at seq %llu", ch->node,
+			(unsigned long long)ch->id, (unsigned long long)seq);
+		if (s->n_accepted < sizeof(s->accepted_seq) / sizeof(s->accepted_seq[0]))
+			s->accepted_seq[s->n_accepted++] = seq;
+	} else {
+		logline(s, "n%u change %llu %s: %s", ch->node, (unsigned long long)ch->id,
+			rc == -ECONNRESET ? "outcome unknown" : "refused", message);
+	}
+	free(ch);
+}
+
+static void policy_submit(struct sim *s, const struct cmd *c)
+{
+	struct hamond *h = need_hamond(s, c->node);
+	struct change *ch = xcalloc(1, sizeof(*ch));
+	char payload[512], err[256];
+	int rc;
+
+	ch->sim = s;
+	ch->node = c->node;
+	ch->id = ++s->next_change;
+	snprintf(payload, sizeof(payload), "{\"key\":\"%s\",\"value\":\"%s\"}", c->key, c->value);
+	rc = hm_replica_submit(h->r, HM_OP_POLICY_SET, payload, change_done, ch, err, sizeof(err));
+	if (rc < 0) {
+		logline(s, "n%u change %llu refused at once: %s", c->node, (unsigned long long)ch->id, err);
+		free(ch);
+	}
+}
+
+static void expect_policy(struct sim *s, const struct cmd *c)
+{
+	struct hamond *h = need_hamond(s, c->node);
+	struct hm_policy_entry *e = NULL;
+	int rc = hm_store_policy_get(h->store, c->key, &e);
+	const char *have = rc == 0 ? e->value : "-";
+
+	if (strcmp(have, c->value) != 0)
+		check_failed(s, "expect", "n%u has %s = %s, not %s", c->node, c->key, have, c->value);
+	free(e);
 }
 
 static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
@@ -1317,6 +1469,8 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		s->now = end;
 		if (quiet(s))
 			check_liveness(s);
+		if (quiet(s))
+			check_replicas(s);
 		break;
 	}
 	case C_KILL:
@@ -1411,6 +1565,26 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		if (q != (enum hm_quorum)c->num)
 			check_failed(s, "expect", "n%u is %s, not %s", c->node, hm_quorum_to_str(q),
 				     hm_quorum_to_str((enum hm_quorum)c->num));
+		break;
+	}
+	case C_POLICY:
+		policy_submit(s, c);
+		break;
+	case C_EXP_POLICY:
+		expect_policy(s, c);
+		break;
+	case C_WIPE: {
+		char path[128], more[160];
+
+		if (nd->h)
+			input_error(s, "wipe: n%u's hamond is running; stop it first", c->node);
+		db_path(s, c->node, path, sizeof(path));
+		unlink(path);
+		snprintf(more, sizeof(more), "%s-wal", path);
+		unlink(more);
+		snprintf(more, sizeof(more), "%s-shm", path);
+		unlink(more);
+		logline(s, "n%u database deleted", c->node);
 		break;
 	}
 	case C_EXP_SYNCED: {
@@ -1638,9 +1812,30 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 			if (strcmp(argv[3], "yes") && strcmp(argv[3], "no"))
 				input_error(s, "expect synced: yes or no, not '%s'", argv[3]);
 			c->num = !strcmp(argv[3], "yes");
+		} else if (argc >= 2 && !strcmp(argv[1], "policy")) {
+			want_args(s, argc, 5, "expect policy NODE KEY VALUE|-");
+			c->kind = C_EXP_POLICY;
+			c->node = parse_node(s, argv[2]);
+			if (strlen(argv[3]) >= sizeof(c->key) || strlen(argv[4]) >= sizeof(c->value))
+				input_error(s, "expect policy: key or value too long");
+			snprintf(c->key, sizeof(c->key), "%s", argv[3]);
+			snprintf(c->value, sizeof(c->value), "%s", argv[4]);
 		} else {
-			input_error(s, "expect: coordinator, quorum or synced");
+			input_error(s, "expect: coordinator, quorum, synced or policy");
 		}
+	} else if (!strcmp(argv[0], "policy")) {
+		want_args(s, argc, 4, "policy NODE KEY VALUE");
+		c->kind = C_POLICY;
+		c->node = parse_node(s, argv[1]);
+		if (strlen(argv[2]) >= sizeof(c->key) || strlen(argv[3]) >= sizeof(c->value) ||
+		    strpbrk(argv[2], "\"\\") || strpbrk(argv[3], "\"\\"))
+			input_error(s, "policy: key or value too long, or with a quote or backslash");
+		snprintf(c->key, sizeof(c->key), "%s", argv[2]);
+		snprintf(c->value, sizeof(c->value), "%s", argv[3]);
+	} else if (!strcmp(argv[0], "wipe")) {
+		want_args(s, argc, 2, "wipe NODE");
+		c->kind = C_WIPE;
+		c->node = parse_node(s, argv[1]);
 	} else if (!strcmp(argv[0], "at")) {
 		if (nested)
 			input_error(s, "'at' cannot be nested");
@@ -1719,6 +1914,28 @@ static void sim_free(struct sim *s)
 	free(s->cmds);
 }
 
+/* at any exit, a failed check included */
+static void remove_dbdir(void)
+{
+	char path[160];
+	uint32_t id;
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	size_t k;
+
+	if (!S.dbdir[0])
+		return;
+	for (id = 1; id <= S.n; id++) {
+		if (S.nodes[id].h) {
+			hamond_free(&S, S.nodes[id].h);
+		}
+		for (k = 0; k < 3; k++) {
+			snprintf(path, sizeof(path), "%s/n%u.db%s", S.dbdir, id, suffix[k]);
+			unlink(path);
+		}
+	}
+	rmdir(S.dbdir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *out = NULL, *arg;
@@ -1766,6 +1983,13 @@ int main(int argc, char **argv)
 	logline(&S, "sim %u nodes, latency %llu ms, quorum lag %llu ms, leave lag %llu ms", S.n,
 		(unsigned long long)S.latency, (unsigned long long)S.quorum_lag,
 		(unsigned long long)S.leave_lag);
+	snprintf(S.dbdir, sizeof(S.dbdir), "/tmp/hamon-sim.XXXXXX");
+	if (!mkdtemp(S.dbdir)) {
+		fprintf(stderr, "hamon-sim: cannot make a directory for the databases: %s\n",
+			strerror(errno));
+		return EXIT_INPUT;
+	}
+	atexit(remove_dbdir);
 	for (i = 0; i < S.n_cmds; i++)
 		run_cmd(&S, S.cmds[i], false);
 	/* the end is a step too: finish what is running and check */

@@ -340,7 +340,7 @@ START_TEST(test_command_table)
 			ck_assert_int_ne(c->id, d->id);
 		}
 	}
-	ck_assert_int_eq(c - hm_ctl_commands, 2);
+	ck_assert_int_eq(c - hm_ctl_commands, 5);
 }
 END_TEST
 
@@ -827,6 +827,66 @@ START_TEST(test_render_json)
 }
 END_TEST
 
+START_TEST(test_config_invalid)
+{
+	assert_usage_error(PARSE("config"), "'config' needs a subcommand (see hamonctl --help)");
+	assert_usage_error(PARSE("config", "frob"), "'config' needs a subcommand (see hamonctl --help)");
+	assert_usage_error(PARSE("config", "set"), "config set: missing key");
+	assert_usage_error(PARSE("config", "set", "cpu_overcommit"), "config set: missing value");
+	assert_usage_error(PARSE("config", "set", "a", "b", "c"), "config set: unexpected argument 'c'");
+	assert_usage_error(PARSE("config", "set", "", "b"), "config set: empty key");
+	assert_usage_error(PARSE("config", "get", "--frob"), "config get: unknown option '--frob'");
+	assert_usage_error(PARSE("config", "list", "x"),
+			   "config list: unexpected argument 'x' (it takes none)");
+}
+END_TEST
+
+START_TEST(test_config_parse)
+{
+	ck_assert_int_eq(PARSE("config", "set", "cpu_overcommit", "2.5", "--json"), 0);
+	ck_assert_int_eq(inv->command->id, HM_REQ_CONFIG_SET);
+	ck_assert(inv->command->needs_write);
+	ck_assert(inv->json);
+	ck_assert_str_eq(json_object_to_json_string_ext(inv->args, JSON_C_TO_STRING_PLAIN),
+			 "{\"key\":\"cpu_overcommit\",\"value\":\"2.5\"}");
+	ck_assert_int_eq(PARSE("config", "get", "cpu_overcommit"), 0);
+	ck_assert_int_eq(inv->command->id, HM_REQ_CONFIG_GET);
+	ck_assert(!inv->command->needs_write);
+	ck_assert_int_eq(PARSE("config", "list"), 0);
+	ck_assert_int_eq(inv->command->id, HM_REQ_CONFIG_LIST);
+	/* outcome unknown has its own exit code */
+	ck_assert_int_eq(hm_ctl_exit_for_reply(-ECONNRESET), HM_EXIT_UNKNOWN);
+	ck_assert_int_eq(hm_ctl_exit_for_reply(-EROFS), HM_EXIT_FAILED);
+}
+END_TEST
+
+START_TEST(test_render_config)
+{
+	json_object *reply;
+
+	ck_assert_int_eq(PARSE("config", "set", "cpu_overcommit", "2.5"), 0);
+	reply = json("{\"key\": \"cpu_overcommit\", \"policy_version\": 7}");
+	hm_ctl_render(out, inv, reply);
+	ck_assert_str_eq(text(), "cpu_overcommit = 2.5: accepted by a majority (policy version 7)\n");
+	json_object_put(reply);
+
+	ck_assert_int_eq(PARSE("config", "list"), 0);
+	reply = json("{\"policy_version\": 7, \"keys\": ["
+		     "{\"key\": \"a\", \"value\": \"1\", \"default\": true},"
+		     "{\"key\": \"b\", \"value\": \"2\", \"default\": false, \"version\": 3},"
+		     "{\"key\": 5}, 7]}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "Cluster policy, version 7\na = 1  (default)\n"
+			"b = 2  (set at policy version 3)\n? = ?\n? = ?\n");
+	json_object_put(reply);
+
+	reply = json("{}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "?\n");
+	json_object_put(reply);
+}
+END_TEST
+
 START_TEST(test_render_log_level)
 {
 	json_object *reply;
@@ -898,6 +958,9 @@ static Suite *ctl_cli_suite(void)
 	add_tcase_fixture(s, test_render_members_width, setup, teardown);
 	add_tcase_fixture(s, test_render_json, setup, teardown);
 	add_tcase_fixture(s, test_render_log_level, setup, teardown);
+	add_tcase_fixture(s, test_config_invalid, setup, teardown);
+	add_tcase_fixture(s, test_config_parse, setup, teardown);
+	add_tcase_fixture(s, test_render_config, setup, teardown);
 	return s;
 }
 

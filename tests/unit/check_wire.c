@@ -207,11 +207,98 @@ START_TEST(test_golden_encoding)
 	struct hm_msg m = sample_state();
 	uint8_t buf[128];
 	size_t n = encode(&m, buf, sizeof(buf));
-	static const uint8_t head[] = { 0x48, 0x41, 0x4d, 0x4e, 1, 0, 2, 0, 62, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t head[] = { 0x48, 0x41, 0x4d, 0x4e, 1, 0, 2, 0, 94, 0, 0, 0, 0, 0, 0, 0 };
 
-	ck_assert_uint_eq(n, 62);
+	ck_assert_uint_eq(n, 94);
 	ck_assert_mem_eq(buf, head, sizeof(head));
-	ck_assert_uint_eq(fnv1a(buf, n), 0x5584487du);
+	ck_assert_uint_eq(fnv1a(buf, n), 0xf4f041du);
+}
+END_TEST
+
+static struct hm_msg sample_update(const char *payload)
+{
+	struct hm_msg m = { .type = HM_MSG_UPDATE };
+
+	m.u.update.request_id = 42;
+	m.u.update.ts_ms = 1700000000000ull;
+	m.u.update.op = HM_OP_POLICY_SET;
+	m.u.update.payload = (const uint8_t *)payload;
+	m.u.update.payload_len = (uint32_t)strlen(payload);
+	return m;
+}
+
+START_TEST(test_update_bad_fields_refused)
+{
+	struct hm_msg m = sample_update("{\"key\":\"a\",\"value\":\"b\"}"), out;
+	uint8_t buf[256], copy[256];
+	size_t n = encode(&m, buf, sizeof(buf));
+	const char *why;
+
+	memcpy(copy, buf, n);
+	copy[HM_WIRE_HDR_SIZE + 16] = 99;	/* op */
+	ck_assert_int_eq(hm_wire_decode(copy, n, &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "unknown update operation");
+	memcpy(copy, buf, n);
+	copy[HM_WIRE_HDR_SIZE + 18] = 1;	/* reserved */
+	ck_assert_int_eq(hm_wire_decode(copy, n, &out, &why), -EBADMSG);
+	memcpy(copy, buf, n);
+	copy[HM_WIRE_HDR_SIZE + 20] += 1;	/* payload length */
+	ck_assert_int_eq(hm_wire_decode(copy, n, &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "payload length disagrees with the message size");
+	memcpy(copy, buf, n);
+	memset(copy + HM_WIRE_HDR_SIZE, 0, 8);	/* request id 0 */
+	ck_assert_int_eq(hm_wire_decode(copy, n, &out, &why), -EBADMSG);
+	/* shorter than the fixed part */
+	memcpy(copy, buf, n);
+	copy[8] = HM_WIRE_HDR_SIZE + 10;
+	ck_assert_int_eq(hm_wire_decode(copy, HM_WIRE_HDR_SIZE + 10, &out, &why), -EBADMSG);
+	/* encode refuses an unknown op and an oversized payload */
+	m.u.update.op = HM_OP_MAX;
+	ck_assert_int_eq(hm_wire_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m = sample_update("x");
+	m.u.update.payload_len = HM_WIRE_MAX_MSG;
+	ck_assert_int_eq(hm_wire_encode(&m, buf, sizeof(buf), &n), -EMSGSIZE);
+}
+END_TEST
+
+START_TEST(test_roundtrip_replication_messages)
+{
+	const char *payload = "{\"key\":\"cpu_overcommit\",\"value\":\"2.0\"}";
+	struct hm_msg m = sample_update(payload), out;
+	struct hm_msg ack = { .type = HM_MSG_ACK }, cp = { .type = HM_MSG_CHECKPOINT };
+	struct hm_msg dg = { .type = HM_MSG_DIGEST };
+	uint8_t buf[256];
+	size_t n = encode(&m, buf, sizeof(buf));
+
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
+	ck_assert_uint_eq(out.u.update.request_id, 42);
+	ck_assert_uint_eq(out.u.update.ts_ms, 1700000000000ull);
+	ck_assert_uint_eq(out.u.update.op, HM_OP_POLICY_SET);
+	ck_assert_uint_eq(out.u.update.payload_len, strlen(payload));
+	ck_assert_mem_eq(out.u.update.payload, payload, strlen(payload));
+	ck_assert_str_eq(hm_update_op_to_str(out.u.update.op), "policy-set");
+	ck_assert_str_eq(hm_update_op_to_str(0), "unknown");
+
+	ack.u.ack.applied_seq = 1234567;
+	n = encode(&ack, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
+	ck_assert_uint_eq(out.u.ack.applied_seq, 1234567);
+
+	cp.u.checkpoint.id = 9;
+	n = encode(&cp, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
+	ck_assert_uint_eq(out.u.checkpoint.id, 9);
+	cp.u.checkpoint.id = 0;
+	n = encode(&cp, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), -EBADMSG);
+
+	dg.u.digest.checkpoint = 9;
+	dg.u.digest.applied_seq = 77;
+	memset(dg.u.digest.checksum, 0xab, sizeof(dg.u.digest.checksum));
+	n = encode(&dg, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
+	ck_assert_uint_eq(out.u.digest.applied_seq, 77);
+	ck_assert_mem_eq(out.u.digest.checksum, dg.u.digest.checksum, HM_WIRE_CHECKSUM_LEN);
 }
 END_TEST
 
@@ -243,6 +330,8 @@ int main(void)
 	add_tcase(s, test_encode_errors);
 	add_tcase(s, test_roundtrip);
 	add_tcase(s, test_golden_encoding);
+	add_tcase(s, test_update_bad_fields_refused);
+	add_tcase(s, test_roundtrip_replication_messages);
 	add_tcase(s, test_ring_id_order);
 	return hm_check_run(s);
 }

@@ -14,8 +14,8 @@
 #include "seam.h"
 
 #define FAKE_MAX_TIMERS 64
-#define FAKE_MAX_MSGS 256
-#define FAKE_MSG_MAX 1024
+#define FAKE_MAX_MSGS 512
+#define FAKE_MSG_MAX (64 * 1024)
 
 struct fake_bus;
 
