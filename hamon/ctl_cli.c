@@ -234,6 +234,44 @@ static void render_members(FILE *out, json_object *reply)
 	}
 }
 
+/* whether this partition acts, and whether the replicas agree (shown
+ * only when hamond reports them) */
+static void render_replica(FILE *out, json_object *reply)
+{
+	json_object *r = field(reply, "replica"), *differs, *v;
+	int64_t seq, needed;
+	size_t i, n;
+
+	if (has_field(reply, "acting")) {
+		put_label(out, "Acting:");
+		fputs(field_yes_no(reply, "acting"), out);
+		if (field_int(reply, "hamonds_needed", 0, INT64_MAX, &needed))
+			fprintf(out, " (needs %" PRId64 " running hamonds)", needed);
+		fputc('\n', out);
+	}
+	if (!r)
+		return;
+	put_label(out, "Replicas:");
+	differs = field(r, "differs");
+	v = field(r, "agree");
+	if (v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v)) {
+		fputs("agree", out);
+	} else if (differs && json_object_is_type(differs, json_type_array) &&
+		   (n = json_object_array_length(differs)) > 0) {
+		fputs("DIFFER on ", out);
+		for (i = 0; i < n; i++) {
+			if (i)
+				fputs(", ", out);
+			put_node_ref(out, json_object_array_get_idx(differs, i));
+		}
+	} else {
+		fputs("no checkpoint yet", out);
+	}
+	if (field_int(r, "applied_seq", 0, INT64_MAX, &seq))
+		fprintf(out, " (applied seq %" PRId64 ")", seq);
+	fputc('\n', out);
+}
+
 static void render_status(FILE *out, json_object *args, json_object *reply)
 {
 	json_object *v;
@@ -267,6 +305,7 @@ static void render_status(FILE *out, json_object *args, json_object *reply)
 	else
 		put_node_ref(out, v);
 	fputc('\n', out);
+	render_replica(out, reply);
 
 	fputs("\nhamond\n------\n", out);
 	put_str_line(out, "Version:", field_str(reply, "version"));

@@ -827,6 +827,29 @@ START_TEST(test_render_json)
 }
 END_TEST
 
+START_TEST(test_render_status_replicas)
+{
+	json_object *reply;
+
+	ck_assert_int_eq(PARSE("status"), 0);
+	reply = json("{\"acting\": true, \"hamonds_needed\": 2,"
+		     " \"replica\": {\"agree\": false, \"applied_seq\": 12,"
+		     " \"differs\": [{\"nodeid\": 3, \"name\": \"node3\"}]}}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "Acting:           yes (needs 2 running hamonds)\n");
+	assert_contains(text(), "Replicas:         DIFFER on 3 (node3) (applied seq 12)\n");
+	json_object_put(reply);
+	reply = json("{\"replica\": {\"agree\": true, \"applied_seq\": 4, \"differs\": []}}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "Replicas:         agree (applied seq 4)\n");
+	json_object_put(reply);
+	reply = json("{\"replica\": 7}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "Replicas:         no checkpoint yet\n");
+	json_object_put(reply);
+}
+END_TEST
+
 START_TEST(test_config_invalid)
 {
 	assert_usage_error(PARSE("config"), "'config' needs a subcommand (see hamonctl --help)");
@@ -959,6 +982,7 @@ static Suite *ctl_cli_suite(void)
 	add_tcase_fixture(s, test_render_json, setup, teardown);
 	add_tcase_fixture(s, test_render_log_level, setup, teardown);
 	add_tcase_fixture(s, test_config_invalid, setup, teardown);
+	add_tcase_fixture(s, test_render_status_replicas, setup, teardown);
 	add_tcase_fixture(s, test_config_parse, setup, teardown);
 	add_tcase_fixture(s, test_render_config, setup, teardown);
 	return s;
