@@ -6,6 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "ops.h"
 #include "policy.h"
 #include "replica.h"
 
@@ -180,77 +181,24 @@ free_buf:
 /* ------------------------------------------------------------------ */
 /* applying updates                                                    */
 
-/* the payload as a JSON object with exactly the string members named */
-static json_object *parse_object(const char *payload, size_t len, const char *const *keys,
-				 size_t n_keys, char *err, size_t errlen)
-{
-	json_tokener *tok = json_tokener_new();
-	json_object *o = NULL, *v;
-	size_t i;
-
-	if (!tok)
-		goto fail_msg;
-	o = json_tokener_parse_ex(tok, payload, (int)len);
-	if (!o || json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object)) {
-		snprintf(err, errlen, "the change is not one JSON object");
-		goto fail;
-	}
-	if ((size_t)json_object_object_length(o) != n_keys) {
-		snprintf(err, errlen, "the change must have exactly %zu field(s)", n_keys);
-		goto fail;
-	}
-	for (i = 0; i < n_keys; i++) {
-		if (!json_object_object_get_ex(o, keys[i], &v) || !json_object_is_type(v, json_type_string)) {
-			snprintf(err, errlen, "'%s' must be a string", keys[i]);
-			goto fail;
-		}
-	}
-	json_tokener_free(tok);
-	return o;
-
-fail_msg:
-	snprintf(err, errlen, "out of memory");
-fail:
-	json_object_put(o);
-	json_tokener_free(tok);
-	return NULL;
-}
-
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	json_object_object_get_ex(o, key, &v);
-	return json_object_get_string(v);
-}
-
-static const char *const policy_set_keys[] = { "key", "value" };
-static const char *const policy_delete_keys[] = { "key" };
-
 int hm_replica_validate(uint16_t op, const char *payload, size_t len, char *err, size_t errlen)
 {
 	json_object *o;
-	int rc = 0;
+	int rc;
 
-	switch (op) {
-	case HM_OP_POLICY_SET:
-		o = parse_object(payload, len, policy_set_keys, 2, err, errlen);
-		if (!o)
-			return -EINVAL;
-		rc = hm_policy_validate(get_str(o, "key"), get_str(o, "value"), err, errlen);
-		break;
-	case HM_OP_POLICY_DELETE:
-		o = parse_object(payload, len, policy_delete_keys, 1, err, errlen);
-		if (!o)
-			return -EINVAL;
-		if (!hm_policy_default(get_str(o, "key"))) {
-			snprintf(err, errlen, "'%.64s': unknown policy key", get_str(o, "key"));
-			rc = -EINVAL;
-		}
-		break;
-	default:
-		snprintf(err, errlen, "unknown operation %u", op);
-		return -EINVAL;
+	rc = hm_ops_parse(op, payload, len, &o, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* what the origin can already tell; apply checks it all again */
+	if (op == HM_OP_POLICY_SET)
+		rc = hm_policy_validate(json_object_get_string(json_object_object_get(o, "key")),
+					json_object_get_string(json_object_object_get(o, "value")),
+					err, errlen);
+	else if (op == HM_OP_POLICY_DELETE &&
+		 !hm_policy_default(json_object_get_string(json_object_object_get(o, "key")))) {
+		snprintf(err, errlen, "'%.64s': unknown policy key",
+			 json_object_get_string(json_object_object_get(o, "key")));
+		rc = -EINVAL;
 	}
 	json_object_put(o);
 	return rc < 0 ? -EINVAL : 0;
@@ -258,41 +206,17 @@ int hm_replica_validate(uint16_t op, const char *payload, size_t len, char *err,
 
 /* 0, -EINVAL (refused the same way on every member), or another -errno:
  * the store failed here, and this replica can no longer be trusted */
-static int apply_update(struct hm_replica *r, const struct hm_msg_update *u, char *err, size_t errlen)
+static int apply_update(struct hm_replica *r, uint32_t sender, const struct hm_msg_update *u,
+			char *err, size_t errlen)
 {
-	const char *payload = (const char *)u->payload;
-	json_tokener *tok;
 	json_object *o;
 	int rc;
 
-	rc = hm_replica_validate(u->op, payload, u->payload_len, err, errlen);
+	rc = hm_ops_parse(u->op, (const char *)u->payload, u->payload_len, &o, err, errlen);
 	if (rc < 0)
 		return rc;
-	/* the payload is not NUL-terminated: parse it by length */
-	tok = json_tokener_new();
-	if (!tok)
-		return -ENOMEM;
-	o = json_tokener_parse_ex(tok, payload, (int)u->payload_len);
-	json_tokener_free(tok);
-	if (!o)
-		return -ENOMEM;
-	switch (u->op) {
-	case HM_OP_POLICY_SET:
-		rc = hm_store_policy_set(r->store, get_str(o, "key"), get_str(o, "value"), NULL);
-		break;
-	case HM_OP_POLICY_DELETE:
-		rc = hm_store_policy_delete(r->store, get_str(o, "key"));
-		if (rc == -ENOENT)
-			rc = 0;	/* deleting what is unset is done */
-		break;
-	default:
-		rc = -EINVAL;
-	}
+	rc = hm_ops_apply(r->store, u->op, o, sender, u->ts_ms, err, errlen);
 	json_object_put(o);
-	if (rc == -EINVAL)
-		rc = -EIO;	/* validated above: the store disagreeing is a local failure */
-	if (rc < 0)
-		snprintf(err, errlen, "the local store failed: %s", strerror(-rc));
 	return rc;
 }
 
@@ -345,7 +269,7 @@ static void on_update(struct hm_replica *r, uint32_t sender, const struct hm_msg
 		}
 		r->in_txn = true;
 	}
-	rc = apply_update(r, u, err, sizeof(err));
+	rc = apply_update(r, sender, u, err, sizeof(err));
 	if (rc < 0 && rc != -EINVAL) {
 		replica_broken(r, err);
 		return;

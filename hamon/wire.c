@@ -95,6 +95,9 @@ static const char *const type_name[HM_MSG_TYPE_MAX] = {
 static const char *const op_name[HM_OP_MAX] = {
 	[HM_OP_POLICY_SET] = "policy-set",
 	[HM_OP_POLICY_DELETE] = "policy-delete",
+	[HM_OP_HOST_PUBLISH] = "host-publish",
+	[HM_OP_INSTANCE_PUBLISH] = "instance-publish",
+	[HM_OP_INSTANCE_GONE] = "instance-gone",
 };
 
 const char *hm_update_op_to_str(uint16_t op)

@@ -55,6 +55,9 @@ enum hm_msg_type {
 enum hm_update_op {
 	HM_OP_POLICY_SET = 1,		/* {"key": "...", "value": "..."} */
 	HM_OP_POLICY_DELETE = 2,	/* {"key": "..."} */
+	HM_OP_HOST_PUBLISH = 3,		/* a host's own observations (ops.h) */
+	HM_OP_INSTANCE_PUBLISH = 4,	/* an instance as its host's libvirt sees it */
+	HM_OP_INSTANCE_GONE = 5,	/* {"uuid"}: undefined on its owner */
 	HM_OP_MAX
 };
 

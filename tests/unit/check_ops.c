@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The replicated operations against a real sqlite store: who may write
+ * what, and what an observation may never do. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_common.h"
+#include "ops.h"
+
+static char dir[64], path[128];
+static struct hm_store *st;
+static char err[256];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_ops.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ops.db", dir);
+	ck_assert_int_eq(hm_store_open(path, &st), 0);
+	ck_assert_int_eq(hm_store_begin(st), 0);
+}
+
+static void teardown(void)
+{
+	char more[160];
+
+	hm_store_rollback(st);
+	hm_store_close(st);
+	unlink(path);
+	snprintf(more, sizeof(more), "%s-wal", path);
+	unlink(more);
+	snprintf(more, sizeof(more), "%s-shm", path);
+	unlink(more);
+	rmdir(dir);
+}
+
+/* parse + apply, as a member applies a delivered UPDATE */
+static int apply(uint16_t op, uint32_t sender, const char *payload)
+{
+	json_object *o;
+	int rc;
+
+	err[0] = '\0';
+	rc = hm_ops_parse(op, payload, strlen(payload), &o, err, sizeof(err));
+	if (rc < 0)
+		return rc;
+	rc = hm_ops_apply(st, op, o, sender, 1700000000000ull, err, sizeof(err));
+	json_object_put(o);
+	return rc;
+}
+
+static const char *host(int id, const char *libvirt, const char *uuid)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"nodeid\":%d,\"name\":\"node%d\",\"boot_id\":\"b%d\",\"libvirt\":\"%s\","
+		 "\"libvirt_uuid\":\"%s\",\"vcpus\":8,\"memory_mib\":16384}", id, id, id, libvirt, uuid);
+	return buf;
+}
+
+static const char *inst(const char *uuid, const char *name, const char *observed)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"uuid\":\"%s\",\"name\":\"%s\",\"xml\":\"<domain/>\",\"vcpus\":1,\"memory_mib\":64,"
+		 "\"storage\":\"shared\",\"ha_policy\":\"ha\",\"priority\":0,\"observed\":\"%s\"}",
+		 uuid, name, observed);
+	return buf;
+}
+
+#define U1 "11111111-1111-1111-1111-111111111111"
+#define U2 "22222222-2222-2222-2222-222222222222"
+
+START_TEST(test_malformed_payloads)
+{
+	json_object *o = NULL;
+
+	ck_assert_int_eq(hm_ops_parse(0, "{}", 2, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(hm_ops_parse(HM_OP_MAX, "{}", 2, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_POLICY_SET, 1, "{\"key\":\"cpu_overcommit\"}"), -EINVAL);
+	ck_assert_str_eq(err, "'value' is missing");
+	ck_assert_int_eq(apply(HM_OP_POLICY_SET, 1, "{\"key\":\"cpu_overcommit\",\"value\":2}"), -EINVAL);
+	ck_assert_str_eq(err, "'value' must be a string");
+	ck_assert_int_eq(apply(HM_OP_POLICY_SET, 1,
+			       "{\"key\":\"cpu_overcommit\",\"value\":\"2\",\"x\":1}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_POLICY_SET, 1, "[]"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_POLICY_SET, 1, "{} trailing"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1,
+			       "{\"nodeid\":-1,\"name\":\"n\",\"boot_id\":\"b\",\"libvirt\":\"connected\","
+			       "\"vcpus\":1,\"memory_mib\":1}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 1, inst(U1, "vm1", "levitating")), -EINVAL);
+	ck_assert_str_eq(err, "observed: 'levitating' is not a valid value");
+	ck_assert_int_eq(apply(HM_OP_POLICY_SET, 1, "{\"key\":\"cpu_overcommit\",\"value\":\"0.5\"}"),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(test_host_publishes_only_itself)
+{
+	struct hm_host *h = NULL;
+
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 2, host(1, "connected", U1)), -EINVAL);
+	ck_assert_str_eq(err, "node 2 cannot publish node 1's observations");
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(hm_store_host_get(st, 1, &h), 0);
+	ck_assert_int_eq(h->state, HM_HOST_ONLINE);
+	ck_assert_uint_eq(h->vcpus, 8);
+	ck_assert_str_eq(h->boot_id, "b1");
+	free(h);
+	/* a second host with the same libvirt host UUID is refused */
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 2, host(2, "connected", U1)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "duplicate libvirt host_uuid"));
+}
+END_TEST
+
+START_TEST(test_operator_flags_survive_a_publish)
+{
+	struct hm_host *h = NULL;
+
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(hm_store_host_get(st, 1, &h), 0);
+	h->maintenance = true;
+	ck_assert_int_eq(hm_store_host_upsert(st, h), 0);
+	free(h);
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(hm_store_host_get(st, 1, &h), 0);
+	ck_assert(h->maintenance);
+	free(h);
+}
+END_TEST
+
+START_TEST(test_unreachable_libvirt_is_unknown_not_stopped)
+{
+	struct hm_instance *i = NULL;
+	struct hm_host *h = NULL;
+
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 1, inst(U2, "vm1", "running")), 0);
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "unreachable", "")), 0);
+	ck_assert_int_eq(hm_store_host_get(st, 1, &h), 0);
+	ck_assert_int_eq(h->state, HM_HOST_DEGRADED);
+	ck_assert_uint_eq(h->vcpus, 8);		/* the last known capacity stays */
+	ck_assert_str_eq(h->libvirt_uuid, U1);
+	free(h);
+	ck_assert_int_eq(hm_store_instance_get(st, U2, &i), 0);
+	ck_assert_int_eq(i->observed, HM_OBSERVED_UNKNOWN);
+	ck_assert_int_eq(i->requested, HM_REQUESTED_STARTED);
+	free(i);
+}
+END_TEST
+
+START_TEST(test_observation_never_moves_ownership)
+{
+	struct hm_instance *i = NULL;
+
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 2, host(2, "connected", U2)), 0);
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 1, inst(U2, "vm1", "running")), 0);
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 2, inst(U2, "vm1", "running")), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "double run suspected"));
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 2, inst(U2, "vm1", "shutoff")), -EINVAL);
+	ck_assert_ptr_null(strstr(err, "double run"));
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_GONE, 2, "{\"uuid\":\"" U2 "\"}"), -EINVAL);
+	ck_assert_int_eq(hm_store_instance_get(st, U2, &i), 0);
+	ck_assert_uint_eq(i->owner, 1);
+	free(i);
+	/* its owner undefines it: gone; gone twice is done */
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_GONE, 1, "{\"uuid\":\"" U2 "\"}"), 0);
+	ck_assert_int_eq(hm_store_instance_get(st, U2, &i), -ENOENT);
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_GONE, 1, "{\"uuid\":\"" U2 "\"}"), 0);
+}
+END_TEST
+
+START_TEST(test_first_sight_sets_requested)
+{
+	struct hm_instance *i = NULL;
+
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 1, inst(U2, "vm1", "shutoff")), 0);
+	ck_assert_int_eq(hm_store_instance_get(st, U2, &i), 0);
+	ck_assert_int_eq(i->requested, HM_REQUESTED_STOPPED);
+	free(i);
+	/* started later: the request stays the operator's, the state is observed */
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 1, inst(U2, "vm1", "running")), 0);
+	ck_assert_int_eq(hm_store_instance_get(st, U2, &i), 0);
+	ck_assert_int_eq(i->requested, HM_REQUESTED_STOPPED);
+	ck_assert_int_eq(i->observed, HM_OBSERVED_RUNNING);
+	free(i);
+}
+END_TEST
+
+START_TEST(test_policy_ops)
+{
+	struct hm_policy_entry *e = NULL;
+
+	ck_assert_int_eq(apply(HM_OP_POLICY_SET, 3, "{\"key\":\"nope\",\"value\":\"1\"}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_POLICY_SET, 3, "{\"key\":\"cpu_overcommit\",\"value\":\"2\"}"), 0);
+	ck_assert_int_eq(hm_store_policy_get(st, "cpu_overcommit", &e), 0);
+	ck_assert_str_eq(e->value, "2");
+	free(e);
+	ck_assert_int_eq(apply(HM_OP_POLICY_DELETE, 3, "{\"key\":\"cpu_overcommit\"}"), 0);
+	ck_assert_int_eq(apply(HM_OP_POLICY_DELETE, 3, "{\"key\":\"cpu_overcommit\"}"), 0);
+	ck_assert_int_eq(apply(HM_OP_POLICY_DELETE, 3, "{\"key\":\"nope\"}"), -EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("ops");
+
+	add_tcase_fixture(s, test_malformed_payloads, setup, teardown);
+	add_tcase_fixture(s, test_host_publishes_only_itself, setup, teardown);
+	add_tcase_fixture(s, test_operator_flags_survive_a_publish, setup, teardown);
+	add_tcase_fixture(s, test_unreachable_libvirt_is_unknown_not_stopped, setup, teardown);
+	add_tcase_fixture(s, test_observation_never_moves_ownership, setup, teardown);
+	add_tcase_fixture(s, test_first_sight_sets_requested, setup, teardown);
+	add_tcase_fixture(s, test_policy_ops, setup, teardown);
+	return hm_check_run(s);
+}
