@@ -392,6 +392,118 @@ static void render_config_list(FILE *out, json_object *args, json_object *reply)
 		render_config_entry(out, json_object_array_get_idx(keys, i));
 }
 
+/* ---- tables of objects (host-list, list, show) -------------------------- */
+
+struct column {
+	const char *header;
+	const char *key;
+};
+
+/* a cell as text: strings as they are, numbers, booleans as yes/no,
+ * null or absent as "-" */
+static void cell_text(json_object *row, const char *key, char *buf, size_t len)
+{
+	json_object *v = field(row, key);
+
+	if (!v)
+		snprintf(buf, len, "-");
+	else if (json_object_is_type(v, json_type_boolean))
+		snprintf(buf, len, "%s", json_object_get_boolean(v) ? "yes" : "no");
+	else if (json_object_is_type(v, json_type_int))
+		snprintf(buf, len, "%" PRId64, json_object_get_int64(v));
+	else if (json_object_is_type(v, json_type_string))
+		snprintf(buf, len, "%s", json_object_get_string(v));
+	else
+		snprintf(buf, len, "?");
+}
+
+static void render_table(FILE *out, json_object *rows, const struct column *cols, size_t n_cols)
+{
+	size_t width[16], i, c, n, w;
+	char buf[256];
+
+	if (!rows || !json_object_is_type(rows, json_type_array)) {
+		fputs("?\n", out);
+		return;
+	}
+	n = json_object_array_length(rows);
+	for (c = 0; c < n_cols && c < 16; c++) {
+		width[c] = strlen(cols[c].header);
+		for (i = 0; i < n; i++) {
+			cell_text(json_object_array_get_idx(rows, i), cols[c].key, buf, sizeof(buf));
+			w = text_width(buf);
+			if (w > width[c])
+				width[c] = w > NAME_WIDTH_MAX ? NAME_WIDTH_MAX : w;
+		}
+	}
+	for (c = 0; c < n_cols && c < 16; c++)
+		fprintf(out, "%s%-*s", c ? "  " : "", c + 1 < n_cols ? (int)width[c] : 0, cols[c].header);
+	fputc('\n', out);
+	for (i = 0; i < n; i++) {
+		for (c = 0; c < n_cols && c < 16; c++) {
+			cell_text(json_object_array_get_idx(rows, i), cols[c].key, buf, sizeof(buf));
+			if (c)
+				fputs("  ", out);
+			put_clean(out, buf);
+			w = text_width(buf);
+			if (c + 1 < n_cols)
+				put_pad(out, w < width[c] ? width[c] - w : 0);
+		}
+		fputc('\n', out);
+	}
+	if (n == 0)
+		fputs("(none)\n", out);
+}
+
+static const struct column host_columns[] = {
+	{ "Nodeid", "nodeid" }, { "Name", "name" }, { "State", "state" },
+	{ "Maintenance", "maintenance" }, { "Disabled", "disabled" },
+	{ "vCPUs used/total", "vcpus_used" }, { "MiB used/total", "memory_used" },
+	{ "Instances", "instances" },
+};
+
+static const struct column instance_columns[] = {
+	{ "Name", "name" }, { "Host", "host" }, { "State", "state" },
+	{ "Requested", "requested" }, { "Policy", "ha_policy" }, { "Storage", "storage" },
+	{ "vCPUs", "vcpus" }, { "MiB", "memory_mib" }, { "UUID", "uuid" },
+};
+
+static void render_host_list(FILE *out, json_object *args, json_object *reply)
+{
+	(void)args;
+	render_table(out, field(reply, "hosts"), host_columns,
+		     sizeof(host_columns) / sizeof(host_columns[0]));
+}
+
+static void render_list(FILE *out, json_object *args, json_object *reply)
+{
+	(void)args;
+	render_table(out, field(reply, "instances"), instance_columns,
+		     sizeof(instance_columns) / sizeof(instance_columns[0]));
+}
+
+/* one object, "key: value" per line, in hamond's order */
+static void render_show(FILE *out, json_object *args, json_object *reply)
+{
+	char buf[256], label[64];
+
+	(void)args;
+	if (!reply || !json_object_is_type(reply, json_type_object)) {
+		fputs("?\n", out);
+		return;
+	}
+	json_object_object_foreach(reply, key, val) {
+		(void)val;
+		if (!strcmp(key, "domain_xml"))
+			continue;	/* long: --json has it */
+		cell_text(reply, key, buf, sizeof(buf));
+		snprintf(label, sizeof(label), "%s:", key);
+		put_label(out, label);
+		put_clean(out, buf);
+		fputc('\n', out);
+	}
+}
+
 /* ---- argument parsers -------------------------------------------------- */
 
 static int parse_none(const char *cmd, int argc, char *const argv[], char *err, size_t errlen)
@@ -510,6 +622,25 @@ static int parse_config_list(int argc, char *const argv[], json_object *args, ch
 	return parse_none("config list", argc, argv, err, errlen);
 }
 
+static int parse_host_list(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	(void)args;
+	return parse_none("host-list", argc, argv, err, errlen);
+}
+
+static int parse_list(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	(void)args;
+	return parse_none("list", argc, argv, err, errlen);
+}
+
+static const char *const name_only[] = { "name" };
+
+static int parse_show(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	return parse_operands("show", name_only, 1, argc, argv, args, err, errlen);
+}
+
 const struct hm_ctl_command hm_ctl_commands[] = {
 	{
 		.name = "status",
@@ -528,6 +659,33 @@ const struct hm_ctl_command hm_ctl_commands[] = {
 		.summary = "change the log level of this node's hamond",
 		.parse = parse_log_level,
 		.render = render_log_level,
+	},
+	{
+		.name = "host-list",
+		.id = HM_REQ_HOST_LIST,
+		.needs_write = false,
+		.args_usage = "",
+		.summary = "list the hosts: state, maintenance, capacity used and free, instances",
+		.parse = parse_host_list,
+		.render = render_host_list,
+	},
+	{
+		.name = "list",
+		.id = HM_REQ_LIST,
+		.needs_write = false,
+		.args_usage = "",
+		.summary = "list the instances: host, state, HA policy, storage",
+		.parse = parse_list,
+		.render = render_list,
+	},
+	{
+		.name = "show",
+		.id = HM_REQ_SHOW,
+		.needs_write = false,
+		.args_usage = "<instance|host>",
+		.summary = "show one instance (by name or UUID) or one host (by name)",
+		.parse = parse_show,
+		.render = render_show,
 	},
 	{
 		.name = "config set",

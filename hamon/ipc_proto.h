@@ -26,6 +26,9 @@ enum hm_ipc_request {
 	HM_REQ_CONFIG_SET,				/* write: {"key", "value"} */
 	HM_REQ_CONFIG_GET,				/* read: {"key"} */
 	HM_REQ_CONFIG_LIST,				/* read: {} */
+	HM_REQ_HOST_LIST,				/* read: {} */
+	HM_REQ_LIST,					/* read: {} (instances) */
+	HM_REQ_SHOW,					/* read: {"name"} */
 	HM_REQ_MAX
 };
 

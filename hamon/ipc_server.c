@@ -172,6 +172,216 @@ static int handle_config_get(struct hm_daemon *d, json_object *args, struct ipc_
 	return 0;
 }
 
+/* ---- inventory: host-list, list, show ---- */
+
+struct inv_ctx {
+	struct hm_daemon *d;
+	json_object *arr;
+	int rc;
+	/* host-list: the load each host carries */
+	uint32_t nodeid;
+	uint64_t vcpus, memory, count;
+};
+
+#define JADD(o, k, v) json_object_object_add((o), (k), (v))
+
+/* what the cluster sees now, over what the host last published */
+static const char *host_state_now(struct hm_daemon *d, const struct hm_host *h)
+{
+	const uint32_t *members;
+	size_t n = hm_membership_totem_members(d->membership, &members), i;
+	bool member = false;
+
+	if (h->state == HM_HOST_LOST || h->state == HM_HOST_FENCED)
+		return hm_host_state_to_str(h->state);
+	for (i = 0; i < n; i++)
+		member = member || members[i] == h->nodeid;
+	if (!member)
+		return "offline";
+	if (!hm_membership_in_group(d->membership, h->nodeid))
+		return "unmanaged";
+	return hm_host_state_to_str(h->state);
+}
+
+static int add_load(const struct hm_instance *row, void *data)
+{
+	struct inv_ctx *x = data;
+
+	if (row->owner != x->nodeid)
+		return 0;
+	x->count++;
+	/* all running load counts, protected or not */
+	if (row->observed == HM_OBSERVED_RUNNING || row->observed == HM_OBSERVED_PAUSED ||
+	    row->observed == HM_OBSERVED_UNKNOWN) {
+		x->vcpus += row->vcpus;
+		x->memory += row->memory_mib;
+	}
+	return 0;
+}
+
+static json_object *host_json(struct hm_daemon *d, const struct hm_host *h)
+{
+	struct inv_ctx load = { .d = d, .nodeid = h->nodeid };
+	json_object *o = json_object_new_object();
+	char buf[64];
+
+	if (!o)
+		return NULL;
+	hm_store_instance_list(d->store, add_load, &load);
+	JADD(o, "nodeid", json_object_new_int64(h->nodeid));
+	JADD(o, "name", json_object_new_string(h->name));
+	JADD(o, "state", json_object_new_string(host_state_now(d, h)));
+	JADD(o, "maintenance", json_object_new_boolean(h->maintenance));
+	JADD(o, "disabled", json_object_new_boolean(h->disabled));
+	JADD(o, "reserved", json_object_new_boolean(h->reserved));
+	JADD(o, "vcpus", json_object_new_int64(h->vcpus));
+	JADD(o, "memory_mib", json_object_new_int64((int64_t)h->memory_mib));
+	snprintf(buf, sizeof(buf), "%llu/%u", (unsigned long long)load.vcpus, h->vcpus);
+	JADD(o, "vcpus_used", json_object_new_string(buf));
+	snprintf(buf, sizeof(buf), "%llu/%llu", (unsigned long long)load.memory,
+		 (unsigned long long)h->memory_mib);
+	JADD(o, "memory_used", json_object_new_string(buf));
+	JADD(o, "instances", json_object_new_int64((int64_t)load.count));
+	JADD(o, "libvirt_uuid", h->libvirt_uuid ? json_object_new_string(h->libvirt_uuid) : NULL);
+	JADD(o, "boot_id", h->boot_id ? json_object_new_string(h->boot_id) : NULL);
+	JADD(o, "updated_ms", json_object_new_int64(h->updated_ms));
+	return o;
+}
+
+static json_object *instance_json(struct hm_daemon *d, const struct hm_instance *i, bool with_xml)
+{
+	json_object *o = json_object_new_object();
+	struct hm_host *h = NULL;
+
+	if (!o)
+		return NULL;
+	if (i->owner)
+		hm_store_host_get(d->store, i->owner, &h);
+	JADD(o, "name", json_object_new_string(i->name));
+	JADD(o, "uuid", json_object_new_string(i->uuid));
+	JADD(o, "host", h ? json_object_new_string(h->name) : NULL);
+	JADD(o, "owner", json_object_new_int64(i->owner));
+	/* a degraded host's instances are unknown, never stopped (stored so) */
+	JADD(o, "state", json_object_new_string(hm_observed_to_str(i->observed)));
+	JADD(o, "requested", json_object_new_string(hm_requested_to_str(i->requested)));
+	JADD(o, "ha_policy", json_object_new_string(hm_ha_policy_to_str(i->ha_policy)));
+	JADD(o, "storage", json_object_new_string(hm_storage_to_str(i->storage)));
+	JADD(o, "vcpus", json_object_new_int64(i->vcpus));
+	JADD(o, "memory_mib", json_object_new_int64((int64_t)i->memory_mib));
+	JADD(o, "priority", json_object_new_int64(i->priority));
+	JADD(o, "affinity_group", i->affinity_group ? json_object_new_string(i->affinity_group) : NULL);
+	JADD(o, "updated_ms", json_object_new_int64(i->updated_ms));
+	if (with_xml)
+		JADD(o, "domain_xml", json_object_new_string(i->domain_xml));
+	free(h);
+	return o;
+}
+
+static int list_host(const struct hm_host *row, void *data)
+{
+	struct inv_ctx *x = data;
+	json_object *o = host_json(x->d, row);
+
+	if (!o || json_object_array_add(x->arr, o) != 0) {
+		json_object_put(o);
+		x->rc = -ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+static int list_instance(const struct hm_instance *row, void *data)
+{
+	struct inv_ctx *x = data;
+	json_object *o = instance_json(x->d, row, false);
+
+	if (!o || json_object_array_add(x->arr, o) != 0) {
+		json_object_put(o);
+		x->rc = -ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+/* {key: [...]} from one of the store's lists */
+static int handle_list_of(struct hm_daemon *d, const char *key, bool hosts,
+			  json_object **ret_reply, char *err, size_t errlen)
+{
+	struct inv_ctx x = { .d = d, .arr = json_object_new_array() };
+	int rc;
+
+	if (!x.arr)
+		goto nomem;
+	rc = hosts ? hm_store_host_list(d->store, list_host, &x) :
+		     hm_store_instance_list(d->store, list_instance, &x);
+	if (x.rc < 0 || rc < 0) {
+		json_object_put(x.arr);
+		if (x.rc == -ENOMEM)
+			goto nomem;
+		snprintf(err, errlen, "reading the local store failed: %s", strerror(-rc));
+		return rc < 0 ? rc : -EIO;
+	}
+	*ret_reply = json_object_new_object();
+	if (!*ret_reply) {
+		json_object_put(x.arr);
+		goto nomem;
+	}
+	JADD(*ret_reply, key, x.arr);
+	return 0;
+
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+static int handle_host_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			    json_object **ret_reply, char *err, size_t errlen)
+{
+	(void)args;
+	(void)call;
+	return handle_list_of(d, "hosts", true, ret_reply, err, errlen);
+}
+
+static int handle_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+		       json_object **ret_reply, char *err, size_t errlen)
+{
+	(void)args;
+	(void)call;
+	return handle_list_of(d, "instances", false, ret_reply, err, errlen);
+}
+
+/* an instance by name or UUID, else a host by name */
+static int handle_show(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+		       json_object **ret_reply, char *err, size_t errlen)
+{
+	const char *name = arg_str(args, "name");
+	struct hm_instance *i = NULL;
+	struct hm_host *h = NULL;
+
+	(void)call;
+	if (!name) {
+		snprintf(err, errlen, "show: 'name' must be a string");
+		return -EINVAL;
+	}
+	if (hm_store_instance_get_by_name(d->store, name, &i) == 0 ||
+	    hm_store_instance_get(d->store, name, &i) == 0) {
+		*ret_reply = instance_json(d, i, true);
+		free(i);
+	} else if (hm_store_host_get_by_name(d->store, name, &h) == 0) {
+		*ret_reply = host_json(d, h);
+		free(h);
+	} else {
+		snprintf(err, errlen, "no instance or host named '%.64s' (hamonctl list, hamonctl host-list)",
+			 name);
+		return -ENOENT;
+	}
+	if (!*ret_reply) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int handle_config_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
 			      json_object **ret_reply, char *err, size_t errlen)
 {
@@ -290,6 +500,9 @@ static const struct ipc_handler handlers[] = {
 	{ HM_REQ_CONFIG_SET, "config set", true, handle_config_set },
 	{ HM_REQ_CONFIG_GET, "config get", false, handle_config_get },
 	{ HM_REQ_CONFIG_LIST, "config list", false, handle_config_list },
+	{ HM_REQ_HOST_LIST, "host-list", false, handle_host_list },
+	{ HM_REQ_LIST, "list", false, handle_list },
+	{ HM_REQ_SHOW, "show", false, handle_show },
 };
 
 static const struct ipc_handler *handler_find(int32_t id)

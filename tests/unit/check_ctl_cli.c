@@ -340,7 +340,7 @@ START_TEST(test_command_table)
 			ck_assert_int_ne(c->id, d->id);
 		}
 	}
-	ck_assert_int_eq(c - hm_ctl_commands, 5);
+	ck_assert_int_eq(c - hm_ctl_commands, 8);
 }
 END_TEST
 
@@ -850,6 +850,49 @@ START_TEST(test_render_status_replicas)
 }
 END_TEST
 
+START_TEST(test_inventory_commands)
+{
+	json_object *reply;
+
+	assert_usage_error(PARSE("show"), "show: missing name");
+	assert_usage_error(PARSE("show", "a", "b"), "show: unexpected argument 'b'");
+	assert_usage_error(PARSE("list", "x"), "list: unexpected argument 'x' (it takes none)");
+	assert_usage_error(PARSE("host-list", "--all"), "host-list: unknown option '--all'");
+
+	ck_assert_int_eq(PARSE("host-list"), 0);
+	ck_assert_int_eq(inv->command->id, HM_REQ_HOST_LIST);
+	reply = json("{\"hosts\": [{\"nodeid\": 1, \"name\": \"node1\", \"state\": \"online\","
+		     " \"maintenance\": false, \"disabled\": false, \"vcpus_used\": \"2/8\","
+		     " \"memory_used\": \"128/16384\", \"instances\": 2},"
+		     " {\"nodeid\": 22, \"name\": \"a-much-longer-name\", \"state\": 5}]}");
+	hm_ctl_render(out, inv, reply);
+	ck_assert_str_eq(text(),
+		"Nodeid  Name                State   Maintenance  Disabled  vCPUs used/total  MiB used/total  Instances\n"
+		"1       node1               online  no           no        2/8               128/16384       2\n"
+		"22      a-much-longer-name  5       -            -         -                 -               -\n");
+	json_object_put(reply);
+
+	ck_assert_int_eq(PARSE("list"), 0);
+	reply = json("{\"instances\": []}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "Name  Host  State");
+	assert_contains(text(), "(none)\n");
+	json_object_put(reply);
+
+	ck_assert_int_eq(PARSE("show", "vm1"), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(inv->args, JSON_C_TO_STRING_PLAIN),
+			 "{\"name\":\"vm1\"}");
+	reply = json("{\"name\": \"vm1\", \"state\": \"unknown\", \"domain_xml\": \"<domain/>\","
+		     " \"affinity_group\": null}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "name:");
+	assert_contains(text(), "unknown\n");
+	assert_contains(text(), "affinity_group:");
+	ck_assert_ptr_null(strstr(text(), "<domain/>"));
+	json_object_put(reply);
+}
+END_TEST
+
 START_TEST(test_config_invalid)
 {
 	assert_usage_error(PARSE("config"), "'config' needs a subcommand (see hamonctl --help)");
@@ -982,6 +1025,7 @@ static Suite *ctl_cli_suite(void)
 	add_tcase_fixture(s, test_render_json, setup, teardown);
 	add_tcase_fixture(s, test_render_log_level, setup, teardown);
 	add_tcase_fixture(s, test_config_invalid, setup, teardown);
+	add_tcase_fixture(s, test_inventory_commands, setup, teardown);
 	add_tcase_fixture(s, test_render_status_replicas, setup, teardown);
 	add_tcase_fixture(s, test_config_parse, setup, teardown);
 	add_tcase_fixture(s, test_render_config, setup, teardown);
