@@ -126,6 +126,8 @@ static int cpg_service_dispatch(void *ctx)
 
 	/* one transaction, one fsync, one ACK for everything just delivered */
 	hm_replica_flush(d->replica);
+	/* a sync may have just ended: this host republishes what it sees */
+	hm_inventory_publish(d);
 	return err == CS_OK || err == CS_ERR_TRY_AGAIN ? 0 : cs_to_errno(err);
 }
 

@@ -33,6 +33,7 @@ struct hm_daemon {
 	struct hm_membership *membership;
 	struct hm_store *store;
 	struct hm_replica *replica;
+	struct hm_inventory *inventory;
 	qb_loop_timer_handle rejoin_timer;
 
 	/* corosync */
@@ -69,6 +70,12 @@ int hm_cmap_read_nodes(struct hm_daemon *d);
 
 /* hamond.c: apply a log level to every log target */
 void hm_daemon_set_log_level(struct hm_daemon *d, int level);
+
+/* inventory.c: this host's libvirt, published into the replicated store */
+int hm_inventory_start(struct hm_daemon *d);
+void hm_inventory_stop(struct hm_daemon *d);
+/* publish what changed (and everything after a sync) while acting */
+void hm_inventory_publish(struct hm_daemon *d);
 
 /* ipc_server.c */
 int hm_ipc_server_start(struct hm_daemon *d);

@@ -397,6 +397,11 @@ int main(int argc, char **argv)
 		hm_log_err("cannot start the IPC server '%s': %s", d->cfg.ipc_name, strerror(-rc));
 		goto free_replica;
 	}
+	rc = hm_inventory_start(d);
+	if (rc < 0) {
+		hm_log_err("cannot start watching libvirt %s: %s", d->cfg.libvirt_uri, strerror(-rc));
+		goto stop_ipc;
+	}
 	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++)
 		services[i]->ctx = d;
 	d->cs = (struct hm_cs_set){
@@ -419,6 +424,8 @@ int main(int argc, char **argv)
 	/* pending hamonctl changes hear "outcome unknown" before IPC closes */
 	hm_replica_free(d->replica);
 	d->replica = NULL;
+	hm_inventory_stop(d);
+stop_ipc:
 	hm_ipc_server_stop(d);
 	hm_log_notice("hamond stopped");
 free_replica:

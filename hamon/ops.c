@@ -231,9 +231,14 @@ static int apply_instance_publish(struct hm_store *s, json_object *o, uint32_t s
 	row.owner = sender;
 	row.vcpus = (uint32_t)int_of(o, "vcpus");
 	row.memory_mib = (uint64_t)int_of(o, "memory_mib");
-	/* first seen: it should run as it runs now; after that the operator's */
-	row.requested = old ? old->requested :
-			row.observed == HM_OBSERVED_RUNNING ? HM_REQUESTED_STARTED : HM_REQUESTED_STOPPED;
+	/* started or shut down through libvirt is what its operator wants; a
+	 * crash or an unknown state says nothing of that */
+	if (row.observed == HM_OBSERVED_RUNNING || row.observed == HM_OBSERVED_PAUSED)
+		row.requested = HM_REQUESTED_STARTED;
+	else if (row.observed == HM_OBSERVED_SHUTOFF)
+		row.requested = HM_REQUESTED_STOPPED;
+	else
+		row.requested = old ? old->requested : HM_REQUESTED_STARTED;
 	row.priority = int_of(o, "priority");
 	row.affinity_group = str_of(o, "affinity");
 	row.updated_ms = (int64_t)ts_ms;

@@ -185,11 +185,16 @@ START_TEST(test_first_sight_sets_requested)
 	ck_assert_int_eq(hm_store_instance_get(st, U2, &i), 0);
 	ck_assert_int_eq(i->requested, HM_REQUESTED_STOPPED);
 	free(i);
-	/* started later: the request stays the operator's, the state is observed */
+	/* started through libvirt: that is what its operator wants */
 	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 1, inst(U2, "vm1", "running")), 0);
 	ck_assert_int_eq(hm_store_instance_get(st, U2, &i), 0);
-	ck_assert_int_eq(i->requested, HM_REQUESTED_STOPPED);
+	ck_assert_int_eq(i->requested, HM_REQUESTED_STARTED);
 	ck_assert_int_eq(i->observed, HM_OBSERVED_RUNNING);
+	free(i);
+	/* a crash says nothing of what is wanted: still started */
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 1, inst(U2, "vm1", "crashed")), 0);
+	ck_assert_int_eq(hm_store_instance_get(st, U2, &i), 0);
+	ck_assert_int_eq(i->requested, HM_REQUESTED_STARTED);
 	free(i);
 }
 END_TEST
