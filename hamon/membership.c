@@ -348,8 +348,7 @@ static void on_sync_start(struct hm_membership *m, uint32_t sender,
 	st->coordinator = m->coordinator;
 	st->coordinator_epoch = m->coordinator_epoch;
 	if (m->hooks.local_position)
-		m->hooks.local_position(m->hooks.data, &st->last_quorate, &st->applied_seq,
-					st->checksum);
+		m->hooks.local_position(m->hooks.data, st);
 	send_msg(m, &msg);
 }
 

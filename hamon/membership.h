@@ -69,7 +69,7 @@ struct hm_membership;
 
 /*
  * What the replicated store (replica.c) adds to a sync.  All optional.
- * local_position: fill our applied sequence and checksum into SYNC_STATE
+ * local_position: fill our applied sequence and checksums into SYNC_STATE
  *   (and may zero the last quorate ring of a replica that must not serve).
  * collected: every member's state is in (states[i] is group[i]'s); return
  *   true when a data transfer is needed; the sync then stays in TRANSFER
@@ -79,8 +79,7 @@ struct hm_membership;
  */
 struct hm_membership_hooks {
 	void *data;
-	void (*local_position)(void *data, struct hm_ring_id *io_last_quorate,
-			       uint64_t *ret_applied_seq, uint8_t ret_checksum[HM_WIRE_CHECKSUM_LEN]);
+	void (*local_position)(void *data, struct hm_msg_sync_state *io_state);
 	bool (*collected)(void *data, const struct hm_sync_epoch *epoch,
 			  const uint32_t *group, const struct hm_msg_sync_state *states,
 			  size_t n, size_t source);

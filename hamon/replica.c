@@ -489,8 +489,9 @@ static int chunk_row(const char *row, size_t len, void *data)
 	return 0;
 }
 
-/* the source sends every table, then SYNC_END */
-static int send_snapshot(struct hm_replica *r, const struct hm_sync_epoch *epoch)
+/* the source sends the tables someone lacks (want[t]), then SYNC_END */
+static int send_snapshot(struct hm_replica *r, const struct hm_sync_epoch *epoch,
+			 const bool want[HM_TABLE_MAX])
 {
 	struct chunker c = { .r = r, .msg = { .type = HM_MSG_SYNC_DATA } };
 	struct hm_msg end = { .type = HM_MSG_SYNC_END };
@@ -501,6 +502,8 @@ static int send_snapshot(struct hm_replica *r, const struct hm_sync_epoch *epoch
 		return -ENOMEM;
 	c.msg.u.sync_data.epoch = *epoch;
 	for (t = 0; t < HM_TABLE_MAX && rc == 0; t++) {
+		if (!want[t])
+			continue;
 		c.msg.u.sync_data.table = (uint16_t)t;
 		c.msg.u.sync_data.flags = HM_SYNC_DATA_FIRST;
 		c.len = 0;
@@ -523,22 +526,29 @@ static int send_snapshot(struct hm_replica *r, const struct hm_sync_epoch *epoch
 	return rc;
 }
 
-static void local_position(void *data, struct hm_ring_id *io_last_quorate,
-			   uint64_t *ret_applied_seq, uint8_t ret_checksum[HM_WIRE_CHECKSUM_LEN])
+_Static_assert(HM_WIRE_SYNC_TABLES == HM_TABLE_MAX, "SYNC_STATE has a checksum per table");
+
+static void local_position(void *data, struct hm_msg_sync_state *st)
 {
 	struct hm_replica *r = data;
+	int t, rc = 0;
 
 	hm_replica_flush(r);
-	if (!r->broken && hm_store_checksum(r->store, ret_checksum) == 0) {
-		*ret_applied_seq = r->pos.applied_seq;
+	if (!r->broken)
+		rc = hm_store_checksum(r->store, st->checksum);
+	for (t = 0; t < HM_TABLE_MAX && !r->broken && rc == 0; t++)
+		rc = hm_store_table_checksum(r->store, (enum hm_store_table)t, st->table_sums[t]);
+	if (!r->broken && rc == 0) {
+		st->applied_seq = r->pos.applied_seq;
 		return;
 	}
-	/* a broken replica claims no data and an impossible checksum: it is
-	 * never the source and always takes the source's data */
+	/* a broken replica claims no data and impossible checksums: it is
+	 * never the source and always takes every table */
 	r->broken = true;
-	*io_last_quorate = (struct hm_ring_id){ 0, 0 };
-	*ret_applied_seq = 0;
-	memset(ret_checksum, 0xff, HM_WIRE_CHECKSUM_LEN);
+	st->last_quorate = (struct hm_ring_id){ 0, 0 };
+	st->applied_seq = 0;
+	memset(st->checksum, 0xff, sizeof(st->checksum));
+	memset(st->table_sums, 0xff, sizeof(st->table_sums));
 }
 
 static bool same_state(const struct hm_msg_sync_state *a, const struct hm_msg_sync_state *b)
@@ -552,8 +562,8 @@ static bool collected(void *data, const struct hm_sync_epoch *epoch, const uint3
 {
 	struct hm_replica *r = data;
 	uint32_t local = hm_membership_local_nodeid(r->m);
-	bool any = false;
-	size_t i;
+	bool any = false, want[HM_TABLE_MAX] = { false };
+	size_t i, t, n_tables = 0;
 
 	r->xfer_need = false;
 	for (i = 0; i < n; i++) {
@@ -562,16 +572,23 @@ static bool collected(void *data, const struct hm_sync_epoch *epoch, const uint3
 		any = true;
 		if (group[i] == local)
 			r->xfer_need = true;
+		/* digest first: only the tables whose checksum differs travel */
+		for (t = 0; t < HM_TABLE_MAX; t++)
+			if (memcmp(states[i].table_sums[t], states[source].table_sums[t],
+				   HM_WIRE_CHECKSUM_LEN) != 0 && !want[t]) {
+				want[t] = true;
+				n_tables++;
+			}
 	}
 	if (!any)
 		return false;
 	r->xfer = true;
 	r->xfer_epoch = *epoch;
 	r->xfer_source = group[source];
-	log_msg(r, LOG_NOTICE, "replica: sync from node %u (seq %llu)%s", group[source],
-		(unsigned long long)states[source].applied_seq,
+	log_msg(r, LOG_NOTICE, "replica: sync from node %u (seq %llu, %zu table(s) differ)%s",
+		group[source], (unsigned long long)states[source].applied_seq, n_tables,
 		r->xfer_need ? ": our data differs, taking the source's" : "");
-	if (group[source] == local && send_snapshot(r, epoch) < 0)
+	if (group[source] == local && send_snapshot(r, epoch, want) < 0)
 		replica_broken(r, "cannot send our data to the members that need it");
 	return true;
 }

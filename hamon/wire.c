@@ -66,7 +66,8 @@ static uint64_t get_u64(struct hm_cursor *c)
 /* fixed body sizes per type; an UPDATE adds its payload */
 static const size_t body_size[HM_MSG_TYPE_MAX] = {
 	[HM_MSG_SYNC_START] = 4 + 8,
-	[HM_MSG_SYNC_STATE] = 4 + 8 + 2 + 4 + 8 + 8 + 4 + 8 + HM_WIRE_CHECKSUM_LEN,
+	[HM_MSG_SYNC_STATE] = 4 + 8 + 2 + 4 + 8 + 8 + 4 + 8 +
+			      (1 + HM_WIRE_SYNC_TABLES) * HM_WIRE_CHECKSUM_LEN,
 	[HM_MSG_UPDATE] = 8 + 8 + 2 + 2 + 4,
 	[HM_MSG_ACK] = 8,
 	[HM_MSG_CHECKPOINT] = 8,
@@ -204,6 +205,7 @@ int hm_wire_encode(const struct hm_msg *msg, void *buf, size_t buflen, size_t *r
 		put_u32(&c, st->coordinator);
 		put_u64(&c, st->coordinator_epoch);
 		put_bytes(&c, st->checksum, HM_WIRE_CHECKSUM_LEN);
+		put_bytes(&c, &st->table_sums[0][0], sizeof(st->table_sums));
 		break;
 	case HM_MSG_UPDATE:
 		put_u64(&c, msg->u.update.request_id);
@@ -302,6 +304,7 @@ int hm_wire_decode(const void *buf, size_t len, struct hm_msg *ret_msg, const ch
 		st->coordinator = get_u32(&c);
 		st->coordinator_epoch = get_u64(&c);
 		get_bytes(&c, st->checksum, HM_WIRE_CHECKSUM_LEN);
+		get_bytes(&c, &st->table_sums[0][0], sizeof(st->table_sums));
 		if (st->epoch.leader == 0)
 			return refuse(ret_why, "sync epoch without a leader", -EBADMSG);
 		if (st->proto_max == 0)

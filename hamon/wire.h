@@ -38,6 +38,7 @@ struct hm_sync_epoch {
 };
 
 #define HM_WIRE_CHECKSUM_LEN 32	/* SHA-256 of the store's replicated content */
+#define HM_WIRE_SYNC_TABLES 7	/* per-table checksums in SYNC_STATE (store.h's tables) */
 
 enum hm_msg_type {
 	HM_MSG_SYNC_START = 1,	/* leader -> all: a sync begins with this epoch */
@@ -73,6 +74,8 @@ struct hm_msg_sync_state {
 	uint32_t coordinator;		/* the coordinator the sender holds, 0 = none */
 	uint64_t coordinator_epoch;	/* bumped on every change of coordinator */
 	uint8_t checksum[HM_WIRE_CHECKSUM_LEN];	/* of the sender's store */
+	/* of each table: a sync sends only the tables that differ */
+	uint8_t table_sums[HM_WIRE_SYNC_TABLES][HM_WIRE_CHECKSUM_LEN];
 };
 
 struct hm_msg_update {

@@ -106,12 +106,17 @@ static void teardown(void)
 
 /* deliver everything queued, in order, to the members; flush after each
  * message as a dispatch would; repeat until quiet */
+static unsigned tables_sent;	/* SYNC_DATA tables seen on the bus, a bit each */
+
 static void pump(const uint32_t *ids, size_t n)
 {
 	struct fake_msg msg;
+	struct hm_msg m;
 	size_t i;
 
 	while (fake_bus_pop(&bus, &msg)) {
+		if (hm_wire_decode(msg.data, msg.len, &m, NULL) == 0 && m.type == HM_MSG_SYNC_DATA)
+			tables_sent |= 1u << m.u.sync_data.table;
 		for (i = 0; i < n; i++)
 			ck_assert_int_eq(hm_replica_deliver(rr[ids[i]], msg.sender, msg.data, msg.len), 0);
 		for (i = 0; i < n; i++)
@@ -248,8 +253,11 @@ START_TEST(test_rejoiner_gets_the_newest_data)
 	ck_assert_int_eq(o1.rc, 0);
 	ck_assert_int_eq(o2.rc, 0);
 	ck_assert_int_ne(hm_store_policy_get(st[1], "cpu_overcommit", &(struct hm_policy_entry *){ NULL }), 0);
-	/* heal: node 1, the lowest id, takes {2,3}'s state */
+	/* heal: node 1, the lowest id, takes {2,3}'s state; only the policy
+	 * table differs, so only it travels */
+	tables_sent = 0;
 	form(abc, 3, 12);
+	ck_assert_uint_eq(tables_sent, 1u << HM_TABLE_POLICY);
 	assert_policy(1, "cpu_overcommit", "1.5");
 	assert_policy(1, "history_max_events", "500");
 	assert_same_checksum(1, 2);
@@ -273,7 +281,9 @@ START_TEST(test_rejoiner_with_empty_database)
 	db_path(1, path, sizeof(path));
 	ck_assert_int_eq(unlink(path), 0);
 	node_up(1);
+	tables_sent = 0;
 	form(abc, 3, 12);
+	ck_assert_uint_eq(tables_sent, 1u << HM_TABLE_POLICY);
 	assert_policy(1, "cpu_overcommit", "2");
 	assert_same_checksum(1, 3);
 }

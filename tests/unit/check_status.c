@@ -104,7 +104,7 @@ START_TEST(test_quorate_cluster)
 	pump();
 	{
 		struct hm_msg msg = { .type = HM_MSG_SYNC_STATE };
-		uint8_t buf[128];
+		uint8_t buf[1024];
 		size_t len;
 
 		msg.u.sync_state.epoch.leader = 2;

@@ -36,7 +36,7 @@ static size_t encode(const struct hm_msg *m, uint8_t *buf, size_t len)
 START_TEST(test_truncated_refused)
 {
 	struct hm_msg m = sample_state(), out;
-	uint8_t buf[128];
+	uint8_t buf[1024];
 	size_t n = encode(&m, buf, sizeof(buf)), cut;
 	const char *why = NULL;
 
@@ -51,7 +51,7 @@ START_TEST(test_oversized_refused)
 {
 	static uint8_t big[HM_WIRE_MAX_MSG + 16];
 	struct hm_msg m = sample_state(), out;
-	uint8_t buf[128];
+	uint8_t buf[1024];
 	size_t n = encode(&m, buf, sizeof(buf));
 	const char *why;
 
@@ -66,7 +66,7 @@ END_TEST
 START_TEST(test_wrong_version_refused)
 {
 	struct hm_msg m = sample_state(), out;
-	uint8_t buf[128];
+	uint8_t buf[1024];
 	size_t n = encode(&m, buf, sizeof(buf));
 	const char *why;
 
@@ -80,7 +80,7 @@ END_TEST
 START_TEST(test_bad_header_fields_refused)
 {
 	struct hm_msg m = sample_state(), out;
-	uint8_t buf[128], copy[128];
+	uint8_t buf[1024], copy[1024];
 	size_t n = encode(&m, buf, sizeof(buf));
 	const char *why;
 
@@ -107,7 +107,7 @@ END_TEST
 START_TEST(test_bad_body_fields_refused)
 {
 	struct hm_msg m = sample_state(), out;
-	uint8_t buf[128];
+	uint8_t buf[1024];
 	size_t n;
 
 	m.u.sync_state.epoch.leader = 0;
@@ -122,7 +122,7 @@ END_TEST
 
 START_TEST(test_random_bytes_never_crash)
 {
-	uint8_t buf[256];
+	uint8_t buf[1024];
 	struct hm_msg out;
 	uint32_t x = 2463534242u;
 	int i, accepted = 0;
@@ -155,7 +155,7 @@ END_TEST
 START_TEST(test_encode_errors)
 {
 	struct hm_msg m = sample_state();
-	uint8_t buf[128];
+	uint8_t buf[1024];
 	size_t n;
 
 	ck_assert_int_eq(hm_wire_encode(&m, buf, 10, &n), -ENOSPC);
@@ -169,7 +169,7 @@ END_TEST
 START_TEST(test_roundtrip)
 {
 	struct hm_msg m = sample_state(), out, start = { .type = HM_MSG_SYNC_START };
-	uint8_t buf[128];
+	uint8_t buf[1024];
 	size_t n = encode(&m, buf, sizeof(buf));
 
 	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
@@ -205,13 +205,14 @@ static uint32_t fnv1a(const uint8_t *p, size_t n)
 START_TEST(test_golden_encoding)
 {
 	struct hm_msg m = sample_state();
-	uint8_t buf[128];
+	uint8_t buf[1024];
 	size_t n = encode(&m, buf, sizeof(buf));
-	static const uint8_t head[] = { 0x48, 0x41, 0x4d, 0x4e, 1, 0, 2, 0, 94, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t head[] = { 0x48, 0x41, 0x4d, 0x4e, 1, 0, 2, 0, 318 & 0xff, 318 >> 8, 0, 0,
+					0, 0, 0, 0 };
 
-	ck_assert_uint_eq(n, 94);
+	ck_assert_uint_eq(n, 318);
 	ck_assert_mem_eq(buf, head, sizeof(head));
-	ck_assert_uint_eq(fnv1a(buf, n), 0xf4f041du);
+	ck_assert_uint_eq(fnv1a(buf, n), 0xb686a05eu);
 }
 END_TEST
 
@@ -230,7 +231,7 @@ static struct hm_msg sample_update(const char *payload)
 START_TEST(test_update_bad_fields_refused)
 {
 	struct hm_msg m = sample_update("{\"key\":\"a\",\"value\":\"b\"}"), out;
-	uint8_t buf[256], copy[256];
+	uint8_t buf[1024], copy[1024];
 	size_t n = encode(&m, buf, sizeof(buf));
 	const char *why;
 
@@ -267,7 +268,7 @@ START_TEST(test_roundtrip_replication_messages)
 	struct hm_msg m = sample_update(payload), out;
 	struct hm_msg ack = { .type = HM_MSG_ACK }, cp = { .type = HM_MSG_CHECKPOINT };
 	struct hm_msg dg = { .type = HM_MSG_DIGEST };
-	uint8_t buf[256];
+	uint8_t buf[1024];
 	size_t n = encode(&m, buf, sizeof(buf));
 
 	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
