@@ -561,6 +561,14 @@ static void ipc_reply(qb_ipcs_connection_t *c, int32_t id, int error, json_objec
 	size_t len = strlen(text) + 1;
 	ssize_t rc;
 
+	/* one reply per request, always: one too large becomes an error */
+	if (len + sizeof(hdr) > HM_IPC_MAX_MSG) {
+		error = -E2BIG;
+		text = "{\"error\": \"the reply is larger than hamonctl's 1 MiB limit (too many "
+		       "rows for one reply: ask for less, e.g. show one instance)\"}";
+		len = strlen(text) + 1;
+	}
+
 	hdr.id = id;
 	hdr.error = error;
 	hdr.size = (int32_t)(sizeof(hdr) + len);
