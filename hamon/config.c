@@ -324,6 +324,28 @@ static int set_word(const struct hm_config_key *key, void *field,
 	return 0;
 }
 
+#define HM_STALL_TIMEOUT_MAX 3600
+
+/* whole seconds, 0..HM_STALL_TIMEOUT_MAX */
+static int set_seconds(const struct hm_config_key *key, void *field,
+		       const char *val, size_t len, char *why, size_t whylen)
+{
+	char b[SHOW_BUF];
+	unsigned v = 0;
+	size_t i;
+
+	(void)key;
+	for (i = 0; i < len && val[i] >= '0' && val[i] <= '9' && v <= HM_STALL_TIMEOUT_MAX; i++)
+		v = v * 10 + (unsigned)(val[i] - '0');
+	if (len == 0 || i != len || v > HM_STALL_TIMEOUT_MAX) {
+		say(why, whylen, "%s is not a whole number of seconds from 0 to %d",
+		    show(b, sizeof(b), val, len), HM_STALL_TIMEOUT_MAX);
+		return -EINVAL;
+	}
+	memcpy(field, &v, sizeof(v));
+	return 0;
+}
+
 #define FIELD(f) offsetof(struct hm_config, f), sizeof(((struct hm_config *)0)->f)
 
 /* Keep in step with hamon/hamon.conf and doc/hamon.conf.md (check_config tests both). */
@@ -341,6 +363,7 @@ static const struct hm_config_key keys[] = {
 	{ "ipc_read_group",  set_group,        FIELD(ipc_read_group),  "haclient",                       NULL },
 	{ "boot_id_file",    set_path,         FIELD(boot_id_file),    "/proc/sys/kernel/random/boot_id", NULL },
 	{ "blackbox_dir",    set_path,         FIELD(blackbox_dir),    "/var/lib/hamon/blackbox",        NULL },
+	{ "stall_timeout",   set_seconds,      FIELD(stall_timeout_s), "30",                             NULL },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

@@ -31,6 +31,7 @@ struct hm_config {
 	char ipc_read_group[64];	/* members may run read-only hamonctl commands */
 	char boot_id_file[PATH_MAX];	/* this host's boot id; tests point it at a file */
 	char blackbox_dir[PATH_MAX];	/* where blackbox dumps are written */
+	unsigned stall_timeout_s;	/* leave if the main loop stalls this long; 0 = never */
 };
 
 /* Fill every field with its documented default. */

@@ -77,6 +77,11 @@ void hm_inventory_stop(struct hm_daemon *d);
 /* publish what changed (and everything after a sync) while acting */
 void hm_inventory_publish(struct hm_daemon *d);
 
+/* stall.c: leave the cluster if the main loop stalls (stall_timeout) */
+int hm_stall_start(struct hm_daemon *d);
+void hm_stall_stop(void);
+void hm_stall_failpoint_install(struct hm_daemon *d);
+
 /* ipc_server.c */
 int hm_ipc_server_start(struct hm_daemon *d);
 void hm_ipc_server_stop(struct hm_daemon *d);

@@ -415,11 +415,16 @@ int main(int argc, char **argv)
 	};
 	hm_log_notice("hamond %s starting (pid %ld, boot id %s, config %s)", HM_VERSION,
 		      (long)getpid(), d->boot_id, d->config_path);
+	hm_stall_failpoint_install(d);
+	rc = hm_stall_start(d);
+	if (rc < 0)
+		hm_log_warn("no stall detector: %s", strerror(-rc));
 	hm_cs_set_start(&d->cs);
 
 	qb_loop_run(d->loop);
 
 	exit_code = EXIT_SUCCESS;
+	hm_stall_stop();
 	hm_cs_set_stop(&d->cs);
 	/* pending hamonctl changes hear "outcome unknown" before IPC closes */
 	hm_replica_free(d->replica);

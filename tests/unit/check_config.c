@@ -39,6 +39,7 @@ static const struct {
 	{ "ipc_read_group", "haclient" },
 	{ "boot_id_file", "/proc/sys/kernel/random/boot_id" },
 	{ "blackbox_dir", "/var/lib/hamon/blackbox" },
+	{ "stall_timeout", "30" },
 };
 
 #define N_SPEC (sizeof(spec) / sizeof(spec[0]))
@@ -57,7 +58,8 @@ static const char nondefault_text[] =
 	"syslog_facility = local3\n"
 	"ipc_read_group = hamon-ro\n"
 	"boot_id_file = /run/n1/boot_id\n"
-	"blackbox_dir = /srv/hamon/bb\n";
+	"blackbox_dir = /srv/hamon/bb\n"
+	"stall_timeout = 7\n";
 
 static struct hm_config cfg;
 static struct hm_config saved;
@@ -297,6 +299,9 @@ static const struct {
 	  "ipc_read_group: 'ha client' is not a portable group name (letters, digits, '_', '.', '-', not starting with '-')" },
 	{ "boot_id_file = boot_id", "boot_id_file: 'boot_id' is not an absolute path" },
 	{ "blackbox_dir = ~/bb", "blackbox_dir: '~/bb' is not an absolute path" },
+	{ "stall_timeout = 5s", "stall_timeout: '5s' is not a whole number of seconds from 0 to 3600" },
+	{ "stall_timeout = 3601", "stall_timeout: '3601' is not a whole number of seconds from 0 to 3600" },
+	{ "stall_timeout = -1", "stall_timeout: '-1' is not a whole number of seconds from 0 to 3600" },
 	{ "cpg_group = \"hamon", "cpg_group: missing closing '\"'" },
 	{ "cpg_group = \"", "cpg_group: missing closing '\"'" },
 	{ "database = /a\tb", "database: value contains a control character (0x09)" },
@@ -476,6 +481,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(cfg.ipc_read_group, "haclient");
 	ck_assert_str_eq(cfg.boot_id_file, "/proc/sys/kernel/random/boot_id");
 	ck_assert_str_eq(cfg.blackbox_dir, "/var/lib/hamon/blackbox");
+	ck_assert_uint_eq(cfg.stall_timeout_s, 30);
 }
 END_TEST
 
@@ -513,6 +519,7 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(cfg.ipc_read_group, "hamon-ro");
 	ck_assert_str_eq(cfg.boot_id_file, "/run/n1/boot_id");
 	ck_assert_str_eq(cfg.blackbox_dir, "/srv/hamon/bb");
+	ck_assert_uint_eq(cfg.stall_timeout_s, 7);
 }
 END_TEST
 
