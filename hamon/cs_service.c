@@ -34,15 +34,21 @@ static void schedule_retry(struct hm_cs_set *set)
 		hm_log_err("cannot arm the reconnect timer; corosync will not be retried");
 }
 
-static void set_lost(struct hm_cs_set *set, const struct hm_cs_service *why, int err)
+/* close everything, report not quorate, and reconnect from a timer */
+static void set_drop(struct hm_cs_set *set)
 {
-	hm_log_warn("connection to corosync lost (%s: %s); not quorate until it is back",
-		    why->name, strerror(-err));
 	set_close(set);
 	set->connected = false;
 	set->failures = 0;
 	set->on_lost(set->data);
 	schedule_retry(set);
+}
+
+static void set_lost(struct hm_cs_set *set, const struct hm_cs_service *why, int err)
+{
+	hm_log_warn("connection to corosync lost (%s: %s); not quorate until it is back",
+		    why->name, strerror(-err));
+	set_drop(set);
 }
 
 static int32_t service_dispatch(int32_t fd, int32_t revents, void *data)
@@ -115,11 +121,7 @@ void hm_cs_set_restart(struct hm_cs_set *set, const char *why)
 	if (!set->connected)
 		return;
 	hm_log_warn("reconnecting to corosync: %s", why);
-	set_close(set);
-	set->connected = false;
-	set->failures = 0;
-	set->on_lost(set->data);
-	schedule_retry(set);
+	set_drop(set);
 }
 
 void hm_cs_set_stop(struct hm_cs_set *set)

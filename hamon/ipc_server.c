@@ -151,10 +151,8 @@ static int handle_config_get(struct hm_daemon *d, json_object *args, struct ipc_
 		snprintf(err, errlen, "config get: 'key' must be a string");
 		return -EINVAL;
 	}
-	if (!hm_policy_default(key)) {
-		snprintf(err, errlen, "'%.64s': unknown policy key (hamonctl config list shows them)", key);
+	if (hm_policy_check_key(key, err, errlen) < 0)
 		return -ENOENT;
-	}
 	rc = hm_store_policy_get(d->store, key, &e);
 	if (rc == -ENOENT)
 		*ret_reply = policy_entry(key, hm_policy_default(key), true, 0);
@@ -174,92 +172,130 @@ static int handle_config_get(struct hm_daemon *d, json_object *args, struct ipc_
 
 /* ---- inventory: host-list, list, show ---- */
 
-struct inv_ctx {
-	struct hm_daemon *d;
-	json_object *arr;
-	int rc;
-	/* host-list: the load each host carries */
-	uint32_t nodeid;
+#define JADD(o, k, v) json_object_object_add((o), (k), (v))
+
+/* every host once, with the load its instances carry (one pass each) */
+struct host_row {
+	struct hm_host *h;
 	uint64_t vcpus, memory, count;
 };
 
-#define JADD(o, k, v) json_object_object_add((o), (k), (v))
+struct inv_ctx {
+	struct host_row *rows;
+	size_t n, cap;
+	json_object *arr;
+	struct hm_daemon *d;
+	int rc;
+};
 
-/* what the cluster sees now, over what the host last published */
-static const char *host_state_now(struct hm_daemon *d, const struct hm_host *h)
+static int collect_host(const struct hm_host *row, void *data)
 {
-	const uint32_t *members;
-	size_t n = hm_membership_totem_members(d->membership, &members), i;
-	bool member = false;
+	struct inv_ctx *x = data;
+	struct hm_host *copy = NULL;
+	void *p;
 
-	if (h->state == HM_HOST_LOST || h->state == HM_HOST_FENCED)
-		return hm_host_state_to_str(h->state);
-	for (i = 0; i < n; i++)
-		member = member || members[i] == h->nodeid;
-	if (!member)
-		return "offline";
-	if (!hm_membership_in_group(d->membership, h->nodeid))
-		return "unmanaged";
-	return hm_host_state_to_str(h->state);
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 16;
+		p = realloc(x->rows, x->cap * sizeof(*x->rows));
+		if (!p)
+			goto nomem;
+		x->rows = p;
+	}
+	/* the row's strings live only during the call: keep a copy */
+	if (hm_store_host_get(x->d->store, row->nodeid, &copy) < 0)
+		goto nomem;
+	x->rows[x->n++] = (struct host_row){ .h = copy };
+	return 0;
+nomem:
+	x->rc = -ENOMEM;
+	return 1;
+}
+
+static struct host_row *host_of(struct inv_ctx *x, uint32_t nodeid)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		if (x->rows[i].h->nodeid == nodeid)
+			return &x->rows[i];
+	return NULL;
 }
 
 static int add_load(const struct hm_instance *row, void *data)
 {
-	struct inv_ctx *x = data;
+	struct host_row *h = host_of(data, row->owner);
 
-	if (row->owner != x->nodeid)
+	if (!h)
 		return 0;
-	x->count++;
+	h->count++;
 	/* all running load counts, protected or not */
 	if (row->observed == HM_OBSERVED_RUNNING || row->observed == HM_OBSERVED_PAUSED ||
 	    row->observed == HM_OBSERVED_UNKNOWN) {
-		x->vcpus += row->vcpus;
-		x->memory += row->memory_mib;
+		h->vcpus += row->vcpus;
+		h->memory += row->memory_mib;
 	}
 	return 0;
 }
 
-static json_object *host_json(struct hm_daemon *d, const struct hm_host *h)
+static void hosts_free(struct inv_ctx *x)
 {
-	struct inv_ctx load = { .d = d, .nodeid = h->nodeid };
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		free(x->rows[i].h);
+	free(x->rows);
+}
+
+/* the hosts, and their load if asked (host-list, show) */
+static int hosts_load(struct hm_daemon *d, struct inv_ctx *x, bool with_load)
+{
+	int rc;
+
+	x->d = d;
+	rc = hm_store_host_list(d->store, collect_host, x);
+	if (rc == 0 && x->rc == 0 && with_load)
+		rc = hm_store_instance_list(d->store, add_load, x);
+	return x->rc < 0 ? x->rc : rc;
+}
+
+static json_object *host_json(struct hm_daemon *d, const struct host_row *r)
+{
+	const struct hm_host *h = r->h;
 	json_object *o = json_object_new_object();
 	char buf[64];
 
 	if (!o)
 		return NULL;
-	hm_store_instance_list(d->store, add_load, &load);
 	JADD(o, "nodeid", json_object_new_int64(h->nodeid));
 	JADD(o, "name", json_object_new_string(h->name));
-	JADD(o, "state", json_object_new_string(host_state_now(d, h)));
+	JADD(o, "state", json_object_new_string(hm_host_state_now(d->membership, h->nodeid, h->state)));
 	JADD(o, "maintenance", json_object_new_boolean(h->maintenance));
 	JADD(o, "disabled", json_object_new_boolean(h->disabled));
 	JADD(o, "reserved", json_object_new_boolean(h->reserved));
 	JADD(o, "vcpus", json_object_new_int64(h->vcpus));
 	JADD(o, "memory_mib", json_object_new_int64((int64_t)h->memory_mib));
-	snprintf(buf, sizeof(buf), "%llu/%u", (unsigned long long)load.vcpus, h->vcpus);
+	snprintf(buf, sizeof(buf), "%llu/%u", (unsigned long long)r->vcpus, h->vcpus);
 	JADD(o, "vcpus_used", json_object_new_string(buf));
-	snprintf(buf, sizeof(buf), "%llu/%llu", (unsigned long long)load.memory,
+	snprintf(buf, sizeof(buf), "%llu/%llu", (unsigned long long)r->memory,
 		 (unsigned long long)h->memory_mib);
 	JADD(o, "memory_used", json_object_new_string(buf));
-	JADD(o, "instances", json_object_new_int64((int64_t)load.count));
+	JADD(o, "instances", json_object_new_int64((int64_t)r->count));
 	JADD(o, "libvirt_uuid", h->libvirt_uuid ? json_object_new_string(h->libvirt_uuid) : NULL);
 	JADD(o, "boot_id", h->boot_id ? json_object_new_string(h->boot_id) : NULL);
 	JADD(o, "updated_ms", json_object_new_int64(h->updated_ms));
 	return o;
 }
 
-static json_object *instance_json(struct hm_daemon *d, const struct hm_instance *i, bool with_xml)
+static json_object *instance_json(struct inv_ctx *x, const struct hm_instance *i, bool with_xml)
 {
 	json_object *o = json_object_new_object();
-	struct hm_host *h = NULL;
+	struct host_row *h = host_of(x, i->owner);
 
 	if (!o)
 		return NULL;
-	if (i->owner)
-		hm_store_host_get(d->store, i->owner, &h);
 	JADD(o, "name", json_object_new_string(i->name));
 	JADD(o, "uuid", json_object_new_string(i->uuid));
-	JADD(o, "host", h ? json_object_new_string(h->name) : NULL);
+	JADD(o, "host", h ? json_object_new_string(h->h->name) : NULL);
 	JADD(o, "owner", json_object_new_int64(i->owner));
 	/* a degraded host's instances are unknown, never stopped (stored so) */
 	JADD(o, "state", json_object_new_string(hm_observed_to_str(i->observed)));
@@ -273,15 +309,11 @@ static json_object *instance_json(struct hm_daemon *d, const struct hm_instance 
 	JADD(o, "updated_ms", json_object_new_int64(i->updated_ms));
 	if (with_xml)
 		JADD(o, "domain_xml", json_object_new_string(i->domain_xml));
-	free(h);
 	return o;
 }
 
-static int list_host(const struct hm_host *row, void *data)
+static int array_add(struct inv_ctx *x, json_object *o)
 {
-	struct inv_ctx *x = data;
-	json_object *o = host_json(x->d, row);
-
 	if (!o || json_object_array_add(x->arr, o) != 0) {
 		json_object_put(o);
 		x->rc = -ENOMEM;
@@ -293,45 +325,39 @@ static int list_host(const struct hm_host *row, void *data)
 static int list_instance(const struct hm_instance *row, void *data)
 {
 	struct inv_ctx *x = data;
-	json_object *o = instance_json(x->d, row, false);
 
-	if (!o || json_object_array_add(x->arr, o) != 0) {
-		json_object_put(o);
-		x->rc = -ENOMEM;
-		return 1;
-	}
-	return 0;
+	return array_add(x, instance_json(x, row, false));
 }
 
-/* {key: [...]} from one of the store's lists */
+/* {key: [...]}: the hosts with their load, or the instances */
 static int handle_list_of(struct hm_daemon *d, const char *key, bool hosts,
 			  json_object **ret_reply, char *err, size_t errlen)
 {
-	struct inv_ctx x = { .d = d, .arr = json_object_new_array() };
+	struct inv_ctx x = { 0 };
+	size_t i;
 	int rc;
 
-	if (!x.arr)
-		goto nomem;
-	rc = hosts ? hm_store_host_list(d->store, list_host, &x) :
-		     hm_store_instance_list(d->store, list_instance, &x);
-	if (x.rc < 0 || rc < 0) {
+	x.arr = json_object_new_array();
+	rc = x.arr ? hosts_load(d, &x, hosts) : -ENOMEM;
+	for (i = 0; rc == 0 && hosts && i < x.n && !x.rc; i++)
+		array_add(&x, host_json(d, &x.rows[i]));
+	if (rc == 0 && !hosts)
+		rc = hm_store_instance_list(d->store, list_instance, &x);
+	if (rc == 0)
+		rc = x.rc;
+	if (rc == 0)
+		*ret_reply = json_object_new_object();
+	if (rc == 0 && *ret_reply)
+		JADD(*ret_reply, key, x.arr);
+	else
 		json_object_put(x.arr);
-		if (x.rc == -ENOMEM)
-			goto nomem;
-		snprintf(err, errlen, "reading the local store failed: %s", strerror(-rc));
-		return rc < 0 ? rc : -EIO;
-	}
-	*ret_reply = json_object_new_object();
-	if (!*ret_reply) {
-		json_object_put(x.arr);
-		goto nomem;
-	}
-	JADD(*ret_reply, key, x.arr);
-	return 0;
-
-nomem:
-	snprintf(err, errlen, "out of memory");
-	return -ENOMEM;
+	hosts_free(&x);
+	if (rc == 0 && !*ret_reply)
+		rc = -ENOMEM;
+	if (rc < 0)
+		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" :
+			 "reading the local store failed: %s", strerror(-rc));
+	return rc;
 }
 
 static int handle_host_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
@@ -355,26 +381,41 @@ static int handle_show(struct hm_daemon *d, json_object *args, struct ipc_call *
 		       json_object **ret_reply, char *err, size_t errlen)
 {
 	const char *name = arg_str(args, "name");
+	struct inv_ctx x = { 0 };
 	struct hm_instance *i = NULL;
-	struct hm_host *h = NULL;
+	size_t k;
+	int rc;
 
 	(void)call;
 	if (!name) {
 		snprintf(err, errlen, "show: 'name' must be a string");
 		return -EINVAL;
 	}
-	if (hm_store_instance_get_by_name(d->store, name, &i) == 0 ||
-	    hm_store_instance_get(d->store, name, &i) == 0) {
-		*ret_reply = instance_json(d, i, true);
+	if (hm_store_instance_get_by_name(d->store, name, &i) < 0)
+		hm_store_instance_get(d->store, name, &i);
+	/* a host's load needs every instance; an instance only the host names */
+	rc = hosts_load(d, &x, !i);
+	if (rc < 0) {
 		free(i);
-	} else if (hm_store_host_get_by_name(d->store, name, &h) == 0) {
-		*ret_reply = host_json(d, h);
-		free(h);
-	} else {
-		snprintf(err, errlen, "no instance or host named '%.64s' (hamonctl list, hamonctl host-list)",
-			 name);
-		return -ENOENT;
+		hosts_free(&x);
+		snprintf(err, errlen, "reading the local store failed: %s", strerror(-rc));
+		return rc;
 	}
+	if (i) {
+		*ret_reply = instance_json(&x, i, true);
+		free(i);
+	} else {
+		for (k = 0; k < x.n && strcmp(x.rows[k].h->name, name) != 0; k++)
+			;
+		if (k == x.n) {
+			hosts_free(&x);
+			snprintf(err, errlen,
+				 "no instance or host named '%.64s' (hamonctl list, hamonctl host-list)", name);
+			return -ENOENT;
+		}
+		*ret_reply = host_json(d, &x.rows[k]);
+	}
+	hosts_free(&x);
 	if (!*ret_reply) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

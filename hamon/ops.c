@@ -19,6 +19,10 @@ struct field {
 struct op_desc {
 	const struct field *fields;
 	size_t n_fields;
+	/* what can be told without the store (NULL: the fields say it all);
+	 * run by hm_ops_parse, so on the origin before sending, and by every
+	 * member before applying */
+	int (*check)(json_object *o, char *err, size_t errlen);
 	int (*apply)(struct hm_store *s, json_object *o, uint32_t sender, uint64_t ts_ms,
 		     char *err, size_t errlen);
 };
@@ -56,31 +60,33 @@ static int store_rc(int rc, const char *what, char *err, size_t errlen)
 
 /* ---- policy ------------------------------------------------------------- */
 
+static int check_policy_set(json_object *o, char *err, size_t errlen)
+{
+	return hm_policy_validate(str_of(o, "key"), str_of(o, "value"), err, errlen);
+}
+
+static int check_policy_key(json_object *o, char *err, size_t errlen)
+{
+	return hm_policy_check_key(str_of(o, "key"), err, errlen);
+}
+
 static int apply_policy_set(struct hm_store *s, json_object *o, uint32_t sender, uint64_t ts_ms,
 			    char *err, size_t errlen)
 {
-	const char *key = str_of(o, "key"), *value = str_of(o, "value");
-
 	(void)sender;
 	(void)ts_ms;
-	if (hm_policy_validate(key, value, err, errlen) < 0)
-		return -EINVAL;
-	return store_rc(hm_store_policy_set(s, key, value, NULL), "policy", err, errlen);
+	return store_rc(hm_store_policy_set(s, str_of(o, "key"), str_of(o, "value"), NULL),
+			"policy", err, errlen);
 }
 
 static int apply_policy_delete(struct hm_store *s, json_object *o, uint32_t sender,
 			       uint64_t ts_ms, char *err, size_t errlen)
 {
-	const char *key = str_of(o, "key");
 	int rc;
 
 	(void)sender;
 	(void)ts_ms;
-	if (!hm_policy_default(key)) {
-		snprintf(err, errlen, "'%.64s': unknown policy key", key);
-		return -EINVAL;
-	}
-	rc = hm_store_policy_delete(s, key);
+	rc = hm_store_policy_delete(s, str_of(o, "key"));
 	return rc == -ENOENT ? 0 : store_rc(rc, "policy", err, errlen);
 }
 
@@ -287,13 +293,13 @@ static const struct field instance_fields[] = {
 };
 static const struct field uuid_fields[] = { { "uuid", F_STR, false } };
 
-#define OP(f, a) { f, sizeof(f) / sizeof(f[0]), a }
+#define OP(f, c, a) { f, sizeof(f) / sizeof(f[0]), c, a }
 static const struct op_desc ops[HM_OP_MAX] = {
-	[HM_OP_POLICY_SET] = OP(policy_set_fields, apply_policy_set),
-	[HM_OP_POLICY_DELETE] = OP(policy_delete_fields, apply_policy_delete),
-	[HM_OP_HOST_PUBLISH] = OP(host_fields, apply_host_publish),
-	[HM_OP_INSTANCE_PUBLISH] = OP(instance_fields, apply_instance_publish),
-	[HM_OP_INSTANCE_GONE] = OP(uuid_fields, apply_instance_gone),
+	[HM_OP_POLICY_SET] = OP(policy_set_fields, check_policy_set, apply_policy_set),
+	[HM_OP_POLICY_DELETE] = OP(policy_delete_fields, check_policy_key, apply_policy_delete),
+	[HM_OP_HOST_PUBLISH] = OP(host_fields, NULL, apply_host_publish),
+	[HM_OP_INSTANCE_PUBLISH] = OP(instance_fields, NULL, apply_instance_publish),
+	[HM_OP_INSTANCE_GONE] = OP(uuid_fields, NULL, apply_instance_gone),
 };
 
 static int check_fields(const struct op_desc *d, json_object *o, char *err, size_t errlen)
@@ -351,7 +357,8 @@ int hm_ops_parse(uint16_t op, const char *payload, size_t len, json_object **ret
 		return -EINVAL;
 	}
 	json_tokener_free(tok);
-	if (check_fields(&ops[op], o, err, errlen) < 0) {
+	if (check_fields(&ops[op], o, err, errlen) < 0 ||
+	    (ops[op].check && ops[op].check(o, err, errlen) < 0)) {
 		json_object_put(o);
 		return -EINVAL;
 	}

@@ -28,15 +28,16 @@
 #include "wire.h"
 
 /*
- * Parse and check an UPDATE's payload for op, as the given sender would
- * send it (0: not known yet, at submit on the origin).  0 and *ret_obj (the
- * caller puts it), or -EINVAL with err saying what was wrong.
+ * Parse and check an UPDATE's payload for op: its fields, and whatever can
+ * be told without the store (a policy key and value).  The origin runs it
+ * before sending, every member before applying.  0 and *ret_obj (the caller
+ * puts it), or -EINVAL with err saying what was wrong.
  */
 int hm_ops_parse(uint16_t op, const char *payload, size_t len, json_object **ret_obj,
 		 char *err, size_t errlen);
 
 /*
- * Apply a parsed payload inside the caller's transaction.  0; -EINVAL when
+ * Apply a payload hm_ops_parse() accepted, inside the caller's transaction.  0; -EINVAL when
  * refused (the same on every member: err says why, nothing was changed);
  * any other -errno when the local store failed.
  */

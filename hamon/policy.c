@@ -308,6 +308,14 @@ static void bad_value(const struct hm_policy_key *k, const char *v, char *err, s
 	}
 }
 
+int hm_policy_check_key(const char *key, char *err, size_t errlen)
+{
+	if (key && hm_policy_key_find(key))
+		return 0;
+	unknown_key(key ? key : "", err, errlen);
+	return -ENOENT;
+}
+
 int hm_policy_validate(const char *key, const char *value, char *err, size_t errlen)
 {
 	const struct hm_policy_key *k;

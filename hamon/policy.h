@@ -57,6 +57,8 @@ const char *hm_policy_default(const char *key);
  * NUL-terminated message, cut to errlen.
  */
 int hm_policy_validate(const char *key, const char *value, char *err, size_t errlen);
+/* the key alone: 0, or -ENOENT with "unknown policy key (did you mean ...)" */
+int hm_policy_check_key(const char *key, char *err, size_t errlen);
 
 /* Typed values.  value NULL = the key's default.  -ENOENT for an unknown
  * key, -EINVAL for a key of another type or a bad value. */

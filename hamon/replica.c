@@ -7,7 +7,6 @@
 #include <syslog.h>
 
 #include "ops.h"
-#include "policy.h"
 #include "replica.h"
 
 #define SEND_RETRY_MS 20		/* CPG flow control: try again soon */
@@ -189,19 +188,8 @@ int hm_replica_validate(uint16_t op, const char *payload, size_t len, char *err,
 	rc = hm_ops_parse(op, payload, len, &o, err, errlen);
 	if (rc < 0)
 		return rc;
-	/* what the origin can already tell; apply checks it all again */
-	if (op == HM_OP_POLICY_SET)
-		rc = hm_policy_validate(json_object_get_string(json_object_object_get(o, "key")),
-					json_object_get_string(json_object_object_get(o, "value")),
-					err, errlen);
-	else if (op == HM_OP_POLICY_DELETE &&
-		 !hm_policy_default(json_object_get_string(json_object_object_get(o, "key")))) {
-		snprintf(err, errlen, "'%.64s': unknown policy key",
-			 json_object_get_string(json_object_object_get(o, "key")));
-		rc = -EINVAL;
-	}
 	json_object_put(o);
-	return rc < 0 ? -EINVAL : 0;
+	return 0;
 }
 
 /* 0, -EINVAL (refused the same way on every member), or another -errno:
@@ -620,10 +608,8 @@ static void on_sync_data(struct hm_replica *r, uint32_t sender, const struct hm_
 		return;
 	}
 	if (!r->xfer_loading) {
-		if (r->in_txn) {
-			hm_store_rollback(r->store);
-			r->in_txn = false;
-		}
+		/* what was applied before the sync is ours to keep, never undone */
+		hm_replica_flush(r);
 		rc = hm_store_sync_begin(r->store);
 		if (rc < 0)
 			goto broken;

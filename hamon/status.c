@@ -35,6 +35,24 @@ int hm_nodelist_set(struct hm_nodelist *nl, uint32_t nodeid, const char *name)
 	return 0;
 }
 
+const char *hm_host_state_now(const struct hm_membership *m, uint32_t nodeid,
+			      enum hm_host_state published)
+{
+	const uint32_t *members;
+	size_t n, i;
+
+	if (published == HM_HOST_LOST || published == HM_HOST_FENCED)
+		return hm_host_state_to_str(published);
+	n = hm_membership_totem_members(m, &members);
+	for (i = 0; i < n && members[i] != nodeid; i++)
+		;
+	if (i == n)
+		return "offline";
+	if (!hm_membership_in_group(m, nodeid))
+		return "unmanaged";
+	return hm_host_state_to_str(published);
+}
+
 void hm_ring_id_format(const struct hm_ring_id *ring, char *buf, size_t len)
 {
 	snprintf(buf, len, "%x.%llx", ring->nodeid, (unsigned long long)ring->seq);

@@ -11,6 +11,7 @@
 
 #include "membership.h"
 #include "replica.h"
+#include "store.h"
 
 #define HM_NODE_NAME_MAX 256
 
@@ -50,6 +51,15 @@ json_object *hm_status_to_json(const struct hm_status_info *info);
  */
 int hm_status_add_replica(json_object *status, const struct hm_replica_status *rs,
 			  const struct hm_nodelist *nl, uint64_t policy_version);
+
+/*
+ * A host's state as the cluster sees it now: lost and fenced (decided by the
+ * cluster) stand; otherwise offline when out of the corosync membership,
+ * unmanaged when its hamond is not in the group, else what it last
+ * published (online, degraded).
+ */
+const char *hm_host_state_now(const struct hm_membership *m, uint32_t nodeid,
+			      enum hm_host_state published);
 
 /* "1.2c": rep node id and seq in hex, as corosync logs them */
 void hm_ring_id_format(const struct hm_ring_id *ring, char *buf, size_t len);

@@ -93,6 +93,11 @@ START_TEST(test_unknown_key)
 	ck_assert_int_eq(hm_policy_validate("history", "1", err, sizeof(err)), -ENOENT);
 	ck_assert_str_eq(err, "'history': unknown policy key (did you mean history_max_age_days,"
 			 " history_max_events?)");
+	/* the key alone, as a delete or a get checks it */
+	ck_assert_int_eq(hm_policy_check_key("fence_timout_s", err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, "'fence_timout_s': unknown policy key (did you mean fence_timeout_s?)");
+	ck_assert_int_eq(hm_policy_check_key(NULL, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(hm_policy_check_key("fence_timeout_s", err, sizeof(err)), 0);
 	/* case matters for keys */
 	ck_assert_int_eq(hm_policy_validate("Fence_Retries", "1", err, sizeof(err)), -ENOENT);
 	/* hamon.conf keys are not policy */

@@ -133,6 +133,24 @@ START_TEST(test_quorate_cluster)
 }
 END_TEST
 
+START_TEST(test_host_state_now)
+{
+	uint32_t all[] = { 1, 2, 3 }, grp[] = { 2 };
+	struct hm_ring_id r = { 1, 4 };
+
+	hm_membership_connected(m, 2);
+	hm_membership_totem_change(m, &r, all, 2);	/* node 3 out of the ring */
+	hm_membership_group_change(m, grp, 1, NULL, 0, NULL, 0);
+	ck_assert_str_eq(hm_host_state_now(m, 2, HM_HOST_ONLINE), "online");
+	ck_assert_str_eq(hm_host_state_now(m, 2, HM_HOST_DEGRADED), "degraded");
+	ck_assert_str_eq(hm_host_state_now(m, 1, HM_HOST_ONLINE), "unmanaged");
+	ck_assert_str_eq(hm_host_state_now(m, 3, HM_HOST_ONLINE), "offline");
+	/* what the cluster decided stands, member or not */
+	ck_assert_str_eq(hm_host_state_now(m, 3, HM_HOST_FENCED), "fenced");
+	ck_assert_str_eq(hm_host_state_now(m, 1, HM_HOST_LOST), "lost");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -140,5 +158,6 @@ int main(void)
 	add_tcase_fixture(s, test_nodelist_bad_input, setup, teardown);
 	add_tcase_fixture(s, test_disconnected, setup, teardown);
 	add_tcase_fixture(s, test_quorate_cluster, setup, teardown);
+	add_tcase_fixture(s, test_host_state_now, setup, teardown);
 	return hm_check_run(s);
 }
