@@ -99,6 +99,14 @@ static const char *const op_name[HM_OP_MAX] = {
 	[HM_OP_HOST_PUBLISH] = "host-publish",
 	[HM_OP_INSTANCE_PUBLISH] = "instance-publish",
 	[HM_OP_INSTANCE_GONE] = "instance-gone",
+	[HM_OP_JOB_CREATE] = "job-create",
+	[HM_OP_STEP_INTENT] = "step-intent",
+	[HM_OP_STEP_RESULT] = "step-result",
+	[HM_OP_JOB_END] = "job-end",
+	[HM_OP_FENCE_DEVICE_SET] = "fence-device-set",
+	[HM_OP_FENCE_DEVICE_DELETE] = "fence-device-delete",
+	[HM_OP_HOST_FLAGS] = "host-flags",
+	[HM_OP_HISTORY] = "history",
 };
 
 const char *hm_update_op_to_str(uint16_t op)

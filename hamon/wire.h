@@ -59,6 +59,14 @@ enum hm_update_op {
 	HM_OP_HOST_PUBLISH = 3,		/* a host's own observations (ops.h) */
 	HM_OP_INSTANCE_PUBLISH = 4,	/* an instance as its host's libvirt sees it */
 	HM_OP_INSTANCE_GONE = 5,	/* {"uuid"}: undefined on its owner */
+	HM_OP_JOB_CREATE = 6,		/* a job accepted: {"id", "kind", ...} (jobs.h) */
+	HM_OP_STEP_INTENT = 7,		/* the coordinator: run this step there */
+	HM_OP_STEP_RESULT = 8,		/* a step's executor: what it did */
+	HM_OP_JOB_END = 9,		/* the coordinator: a job reached its end */
+	HM_OP_FENCE_DEVICE_SET = 10,	/* a fence device of a host, at a level */
+	HM_OP_FENCE_DEVICE_DELETE = 11,	/* {"id"} */
+	HM_OP_HOST_FLAGS = 12,		/* the operator's flags of a host */
+	HM_OP_HISTORY = 13,		/* one event for the timeline */
 	HM_OP_MAX
 };
 
