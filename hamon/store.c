@@ -351,7 +351,7 @@ enum stmt {
 	ST_POS_GET, ST_POS_SET, ST_POLICY_VERSION, ST_POLICY_BUMP,
 	ST_HOST_UPSERT, ST_HOST_GET, ST_HOST_GET_BY_NAME, ST_HOST_DELETE, ST_HOST_LIST,
 	ST_INSTANCE_UPSERT, ST_INSTANCE_GET, ST_INSTANCE_GET_BY_NAME, ST_INSTANCE_DELETE,
-	ST_INSTANCE_LIST,
+	ST_INSTANCE_LIST, ST_INSTANCE_LIST_AFTER,
 	ST_POLICY_UPSERT, ST_POLICY_GET, ST_POLICY_DELETE, ST_POLICY_LIST,
 	ST_FENCE_UPSERT, ST_FENCE_GET, ST_FENCE_DELETE, ST_FENCE_LIST,
 	ST_JOB_UPSERT, ST_JOB_GET, ST_JOB_DELETE, ST_JOB_LIST,
@@ -493,6 +493,8 @@ static const struct stmt_def stmt_def[ST_MAX] = {
 		HM_TABLE_INSTANCES, COL(0) },
 	[ST_INSTANCE_LIST] = { "SELECT " INSTANCE_COLS " FROM instances ORDER BY uuid",
 		HM_TABLE_INSTANCES, 0 },
+	[ST_INSTANCE_LIST_AFTER] = { "SELECT " INSTANCE_COLS " FROM instances WHERE uuid > ?"
+		" ORDER BY uuid", HM_TABLE_INSTANCES, COL(0) },
 
 	/* the version an entry records is the policy version after the bump */
 	[ST_POLICY_UPSERT] = { "INSERT INTO policy (" POLICY_COLS ") VALUES (?, ?,"
@@ -1059,6 +1061,16 @@ int hm_store_instance_delete(struct hm_store *s, const char *uuid)
 int hm_store_instance_list(struct hm_store *s, hm_instance_fn fn, void *data)
 {
 	return list_rows(s, ST_INSTANCE_LIST, NULL, (union row_fn){ .instance = fn }, data);
+}
+
+int hm_store_instance_list_after(struct hm_store *s, const char *after, hm_instance_fn fn,
+				 void *data)
+{
+	const struct hm_instance key = { .uuid = after };
+
+	if (!after)
+		return hm_store_instance_list(s, fn, data);
+	return list_rows(s, ST_INSTANCE_LIST_AFTER, &key, (union row_fn){ .instance = fn }, data);
 }
 
 static int read_u64_cb(sqlite3_stmt *st, void *ctx)

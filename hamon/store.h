@@ -229,6 +229,10 @@ int hm_store_instance_get(struct hm_store *s, const char *uuid, struct hm_instan
 int hm_store_instance_get_by_name(struct hm_store *s, const char *name, struct hm_instance **ret);
 int hm_store_instance_delete(struct hm_store *s, const char *uuid);
 int hm_store_instance_list(struct hm_store *s, hm_instance_fn fn, void *data);
+/* those whose uuid sorts after `after` (NULL: all), in uuid order; fn
+ * returns non-zero to stop early (a page), and that value is returned */
+int hm_store_instance_list_after(struct hm_store *s, const char *after, hm_instance_fn fn,
+				 void *data);
 
 /* Setting or deleting a key bumps the cluster policy version, and the entry
  * set records it. */

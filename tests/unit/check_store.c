@@ -811,6 +811,12 @@ static int collect_instance(const struct hm_instance *i, void *data)
 	return 0;
 }
 
+static int collect_first(const struct hm_instance *i, void *data)
+{
+	collect_instance(i, data);
+	return 1;
+}
+
 START_TEST(test_instance_roundtrip)
 {
 	struct hm_host h1 = host(1, "node1"), h2 = host(2, "node2");
@@ -838,6 +844,15 @@ START_TEST(test_instance_roundtrip)
 	ck_assert_int_eq(u.n, 2);
 	ck_assert_str_eq(u.v[0], U1);	/* primary key order */
 	ck_assert_str_eq(u.v[1], U2);
+	/* a page: those after a uuid, stopped early by the callback */
+	u.n = 0;
+	ck_assert_int_eq(hm_store_instance_list_after(st, U1, collect_instance, &u), 0);
+	ck_assert_int_eq(u.n, 1);
+	ck_assert_str_eq(u.v[0], U2);
+	u.n = 0;
+	ck_assert_int_eq(hm_store_instance_list_after(st, NULL, collect_first, &u), 1);
+	ck_assert_int_eq(u.n, 1);
+	ck_assert_str_eq(u.v[0], U1);
 
 	/* a host that owns instances can't go; its fence devices go with it */
 	ck_assert_int_eq(hm_store_host_delete(st, 1), -EBUSY);
