@@ -9,6 +9,21 @@
  *   instance-publish an instance as its host's libvirt   the host that runs it,
  *                    sees it                             or the first to see it
  *   instance-gone    {"uuid"}: undefined on its owner     its owner only
+ *   job-create       {"id", "kind", "target_host"?,       any acting member; one
+ *                    "reason"?}                           open job per kind+host
+ *   step-intent      {"job", "seq", "action", "host",     the coordinator; a start
+ *                    "instance"?}                         moves ownership to host
+ *   step-result      {"job", "seq", "state", "result"?}   the step's host, or
+ *                                                         anyone saying "unknown"
+ *   job-end          {"id", "state", "reason"?}           no step in flight
+ *   host-flags       {"nodeid", "maintenance"?,           an operator
+ *                    "disabled"?, "reserved"?}
+ *   host-state       {"nodeid", "state": lost|fenced}     the coordinator, or an
+ *                                                         operator's confirm
+ *   history          {"id", "kind", "host"?, ...}         anyone: the timeline
+ *   fence-device-set {"id", "host", "level", "agent",     an operator (params
+ *                    "params": {...}}                     checked at the origin)
+ *   fence-device-delete {"id"}
  *
  * A host's observations have exactly one writer, that host (DESIGN.md):
  * host-publish and instance-publish from anyone else are refused.  An

@@ -107,6 +107,7 @@ static const char *const op_name[HM_OP_MAX] = {
 	[HM_OP_FENCE_DEVICE_DELETE] = "fence-device-delete",
 	[HM_OP_HOST_FLAGS] = "host-flags",
 	[HM_OP_HISTORY] = "history",
+	[HM_OP_HOST_STATE] = "host-state",
 };
 
 const char *hm_update_op_to_str(uint16_t op)

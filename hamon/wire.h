@@ -67,6 +67,7 @@ enum hm_update_op {
 	HM_OP_FENCE_DEVICE_DELETE = 11,	/* {"id"} */
 	HM_OP_HOST_FLAGS = 12,		/* the operator's flags of a host */
 	HM_OP_HISTORY = 13,		/* one event for the timeline */
+	HM_OP_HOST_STATE = 14,		/* the cluster's verdict: lost, fenced */
 	HM_OP_MAX
 };
 

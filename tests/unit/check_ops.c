@@ -214,6 +214,157 @@ START_TEST(test_policy_ops)
 }
 END_TEST
 
+
+static struct hm_instance *instance_row(const char *uuid)
+{
+	struct hm_instance *i = NULL;
+
+	ck_assert_int_eq(hm_store_instance_get(st, uuid, &i), 0);
+	return i;
+}
+
+static struct hm_job_step *step_row(uint64_t job, uint32_t seq)
+{
+	struct hm_job_step *p = NULL;
+
+	ck_assert_int_eq(hm_store_job_step_get(st, job, seq, &p), 0);
+	return p;
+}
+
+/* two hosts, an instance owned by node 2, and a recovery job of node 2 */
+static void recovery_setup(void)
+{
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 2, host(2, "connected", U2)), 0);
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 2, inst(U1, "vm1", "running")), 0);
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 1,
+			       "{\"id\":7,\"kind\":\"recovery\",\"target_host\":2,\"reason\":\"lost\"}"), 0);
+}
+
+START_TEST(test_job_lifecycle)
+{
+	struct hm_instance *i;
+	struct hm_job_step *p;
+	struct hm_host *h = NULL;
+	struct hm_job *j = NULL;
+
+	recovery_setup();
+	/* one open recovery per host; ids are unique; kinds are known */
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 3, "{\"id\":8,\"kind\":\"recovery\",\"target_host\":2}"),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "job 7 (recovery of node 2) is still open"));
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 3, "{\"id\":7,\"kind\":\"drain\",\"target_host\":1}"),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "job id 7 is taken"));
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 3, "{\"id\":9,\"kind\":\"party\"}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 3, "{\"id\":0,\"kind\":\"drain\"}"), -EINVAL);
+
+	/* the fence intent; only its executor says done; it fences node 2 */
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1,
+			       "{\"job\":7,\"seq\":0,\"action\":\"fence\",\"host\":1}"), 0);
+	ck_assert_int_eq(hm_store_job_get(st, 7, &j), 0);
+	ck_assert_int_eq(j->state, HM_JOB_RUNNING);
+	free(j);
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1,
+			       "{\"job\":7,\"seq\":0,\"action\":\"fence\",\"host\":1}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_JOB_END, 1, "{\"id\":7,\"state\":\"done\"}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "1 step in flight"));
+	ck_assert_int_eq(apply(HM_OP_STEP_RESULT, 3, "{\"job\":7,\"seq\":0,\"state\":\"done\"}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "may only call its outcome unknown"));
+	ck_assert_int_eq(apply(HM_OP_STEP_RESULT, 1,
+			       "{\"job\":7,\"seq\":0,\"state\":\"done\",\"result\":\"off\"}"), 0);
+	ck_assert_int_eq(apply(HM_OP_STEP_RESULT, 1, "{\"job\":7,\"seq\":0,\"state\":\"failed\"}"),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "already done"));
+	ck_assert_int_eq(hm_store_host_get(st, 2, &h), 0);
+	ck_assert_int_eq(h->state, HM_HOST_FENCED);
+	ck_assert(h->disabled);
+	free(h);
+
+	/* ownership moves at the start intent, only from the job's host */
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1,
+			       "{\"job\":7,\"seq\":1,\"action\":\"start\",\"host\":1}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "names its instance"));
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1, "{\"job\":7,\"seq\":1,\"action\":\"start\",\"host\":1,"
+			       "\"instance\":\"" U1 "\"}"), 0);
+	i = instance_row(U1);
+	ck_assert_uint_eq(i->owner, 1);
+	free(i);
+	/* a retry on the same target is fine; another target is not */
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1, "{\"job\":7,\"seq\":2,\"action\":\"start\",\"host\":1,"
+			       "\"instance\":\"" U1 "\"}"), 0);
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1, "{\"job\":7,\"seq\":3,\"action\":\"start\",\"host\":3,"
+			       "\"instance\":\"" U1 "\"}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "belongs to node 1, not to the job's node 2"));
+	/* the coordinator may say unknown for an executor that left */
+	ck_assert_int_eq(apply(HM_OP_STEP_RESULT, 3, "{\"job\":7,\"seq\":1,\"state\":\"unknown\","
+			       "\"result\":\"node 1 left\"}"), 0);
+	p = step_row(7, 1);
+	ck_assert_int_eq(p->state, HM_STEP_UNKNOWN);
+	ck_assert_str_eq(p->result, "node 1 left");
+	free(p);
+	ck_assert_int_eq(apply(HM_OP_STEP_RESULT, 1, "{\"job\":7,\"seq\":2,\"state\":\"done\"}"), 0);
+	ck_assert_int_eq(apply(HM_OP_STEP_RESULT, 1, "{\"job\":7,\"seq\":2,\"state\":\"intent\"}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_JOB_END, 1, "{\"id\":7,\"state\":\"running\"}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_JOB_END, 1, "{\"id\":7,\"state\":\"done\",\"reason\":\"ok\"}"), 0);
+	ck_assert_int_eq(apply(HM_OP_JOB_END, 1, "{\"id\":7,\"state\":\"failed\"}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "already done"));
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1,
+			       "{\"job\":7,\"seq\":9,\"action\":\"fence\",\"host\":1}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1,
+			       "{\"job\":70,\"seq\":9,\"action\":\"fence\",\"host\":1}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "there is no job 70"));
+	/* an ended job frees its kind and host for a new one */
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 3, "{\"id\":8,\"kind\":\"recovery\",\"target_host\":2}"), 0);
+}
+END_TEST
+
+START_TEST(test_host_flags_state_history_fence_devices)
+{
+	struct hm_fence_device *d = NULL;
+	struct hm_history_event *ev = NULL;
+	struct hm_host *h = NULL;
+
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(apply(HM_OP_HOST_FLAGS, 9, "{\"nodeid\":1}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_HOST_FLAGS, 9, "{\"nodeid\":1,\"disabled\":2}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_HOST_FLAGS, 9, "{\"nodeid\":4,\"disabled\":1}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "no host with node id 4"));
+	ck_assert_int_eq(apply(HM_OP_HOST_FLAGS, 9, "{\"nodeid\":1,\"disabled\":1,\"reserved\":1}"), 0);
+	ck_assert_int_eq(hm_store_host_get(st, 1, &h), 0);
+	ck_assert(h->disabled && h->reserved && !h->maintenance);
+	free(h);
+	ck_assert_int_eq(apply(HM_OP_HOST_STATE, 9, "{\"nodeid\":1,\"state\":\"online\"}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_HOST_STATE, 9, "{\"nodeid\":1,\"state\":\"lost\"}"), 0);
+	ck_assert_int_eq(hm_store_host_get(st, 1, &h), 0);
+	ck_assert_int_eq(h->state, HM_HOST_LOST);
+	free(h);
+
+	ck_assert_int_eq(apply(HM_OP_HISTORY, 2, "{\"id\":5,\"kind\":\"host.lost\",\"host\":1,"
+			       "\"message\":\"node1 left the membership\"}"), 0);
+	ck_assert_int_eq(hm_store_history_get(st, 5, &ev), 0);
+	ck_assert_str_eq(ev->message, "node1 left the membership");
+	ck_assert_int_eq(ev->ts_ms, 1700000000000ll);
+	free(ev);
+	ck_assert_int_eq(apply(HM_OP_HISTORY, 2, "{\"id\":6,\"kind\":\"Bad Kind\",\"message\":\"x\"}"),
+			 -EINVAL);
+
+	ck_assert_int_eq(apply(HM_OP_FENCE_DEVICE_SET, 9, "{\"id\":1,\"host\":1,\"level\":1,"
+			       "\"agent\":\"fence_ipmilan\",\"params\":\"ip=1\"}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "'params' must be an object"));
+	ck_assert_int_eq(apply(HM_OP_FENCE_DEVICE_SET, 9, "{\"id\":1,\"host\":1,\"level\":0,"
+			       "\"agent\":\"fence_ipmilan\",\"params\":{}}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_FENCE_DEVICE_SET, 9, "{\"id\":1,\"host\":1,\"level\":1,"
+			       "\"agent\":\"fence_ipmilan\",\"params\":{\"ip\":\"10.0.0.1\"}}"), 0);
+	ck_assert_int_eq(hm_store_fence_device_get(st, 1, &d), 0);
+	ck_assert_str_eq(d->params, "{\"ip\":\"10.0.0.1\"}");
+	free(d);
+	ck_assert_int_eq(apply(HM_OP_FENCE_DEVICE_DELETE, 9, "{\"id\":1}"), 0);
+	ck_assert_int_eq(apply(HM_OP_FENCE_DEVICE_DELETE, 9, "{\"id\":1}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "no fence device 1"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -225,5 +376,7 @@ int main(void)
 	add_tcase_fixture(s, test_observation_never_moves_ownership, setup, teardown);
 	add_tcase_fixture(s, test_first_sight_sets_requested, setup, teardown);
 	add_tcase_fixture(s, test_policy_ops, setup, teardown);
+	add_tcase_fixture(s, test_job_lifecycle, setup, teardown);
+	add_tcase_fixture(s, test_host_flags_state_history_fence_devices, setup, teardown);
 	return hm_check_run(s);
 }
