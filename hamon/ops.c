@@ -373,6 +373,33 @@ static int get_open_job(struct hm_store *s, json_object *o, const char *key, str
 	return 0;
 }
 
+struct last_start {
+	const char *uuid;
+	uint32_t host;
+	enum hm_step_state state;
+};
+
+static int find_last_start(const struct hm_job_step *row, void *data)
+{
+	struct last_start *l = data;
+
+	if (row->action == HM_STEP_START && row->instance && !strcmp(row->instance, l->uuid)) {
+		l->host = row->host;
+		l->state = row->state;
+	}
+	return 0;
+}
+
+/* the job's last start of inst failed for certain on its owner: it may be
+ * placed elsewhere */
+static bool start_failed_on(struct hm_store *s, uint64_t job, const struct hm_instance *inst)
+{
+	struct last_start l = { inst->uuid, 0, HM_STEP_INTENT };
+
+	return hm_store_job_step_list(s, job, find_last_start, &l) == 0 && l.host == inst->owner &&
+	       l.state == HM_STEP_FAILED;
+}
+
 static int check_step_intent(json_object *o, char *err, size_t errlen)
 {
 	enum hm_step_action action;
@@ -398,7 +425,8 @@ static int check_step_intent(json_object *o, char *err, size_t errlen)
 /*
  * An intent is written before its step runs.  Ownership moves at the intent
  * (DESIGN.md): a start on a target makes the target the owner, allowed only
- * from the job's lost host or when it already is the target's (a retry).
+ * from the job's lost host, when it already is the target's (a retry), or
+ * after the job's last start of it failed for certain on its owner.
  */
 static int apply_step_intent(struct hm_store *s, json_object *o, uint32_t sender,
 			     uint64_t ts_ms, char *err, size_t errlen)
@@ -443,7 +471,7 @@ static int apply_step_intent(struct hm_store *s, json_object *o, uint32_t sender
 		}
 	}
 	if (row.action == HM_STEP_START && inst->owner != row.host) {
-		if (inst->owner != job->target_host) {
+		if (inst->owner != job->target_host && !start_failed_on(s, job->id, inst)) {
 			snprintf(err, errlen, "instance %.64s belongs to node %u, not to the job's node %u",
 				 inst->name, inst->owner, job->target_host);
 			rc = -EINVAL;

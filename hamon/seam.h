@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 typedef uint64_t hm_timer_t;
+struct hm_step_order;
 typedef void (*hm_timer_fn)(void *data);
 
 struct hm_seam {
@@ -36,6 +37,10 @@ struct hm_seam {
 	/* our replica can no longer be trusted (a local apply failed): leave
 	 * the group and join again, so a sync brings us up to date */
 	void (*rejoin)(void *ctx, const char *why);
+	/* run one step of a job here (jobs.h): look first, act only if the
+	 * effect is absent, then hm_jobs_step_finished(); never from inside
+	 * this call.  0, or -errno when it could not even start (unknown) */
+	int (*step_run)(void *ctx, const struct hm_step_order *order);
 };
 
 void hm_seam_log(const struct hm_seam *seam, int prio, const char *fmt, ...)

@@ -45,7 +45,9 @@
 #include <unistd.h>
 #include <syslog.h>
 
+#include "jobs.h"
 #include "membership.h"
+#include "recovery.h"
 #include "replica.h"
 #include "store.h"
 #include "seam.h"
@@ -56,6 +58,10 @@
 #define SIM_MAX_DELAY_MS 5000		/* latency and quorum lag stay below */
 #define SIM_MAX_STEPS 1000000		/* a settle that never ends is a bug */
 #define SIM_LINE_MAX 512
+#define SIM_MAX_VMS 64
+#define SIM_MAX_STEPS_RUNNING 256	/* fake steps in flight at once */
+#define SIM_FENCE_MS 100		/* a fake fence agent takes this long */
+#define SIM_START_MS 50			/* a fake libvirt start takes this long */
 
 #define EXIT_CHECK 1	/* an invariant or an expectation failed */
 #define EXIT_INPUT 2	/* bad usage or a bad cmdlist */
@@ -69,6 +75,7 @@ enum cmd_kind {
 	C_HM_STOP, C_HM_START, C_PARTITION, C_HEAL, C_SET_LAG, C_SET_LATENCY,
 	C_SET_TRACE, C_FLOW, C_INJECT, C_STATUS, C_EXP_COORD, C_EXP_QUORUM,
 	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG, C_POLICY, C_EXP_POLICY, C_WIPE,
+	C_VM, C_FENCE_MODE, C_CONFIRM, C_CAPACITY, C_EXP_RUNNING, C_EXP_JOB, C_EXP_OWNER,
 };
 
 enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
@@ -80,7 +87,9 @@ struct cmd {
 	uint32_t node;
 	uint64_t num;		/* ms, count, node count, expected value */
 	int label[SIM_MAX_NODES + 1];	/* partition: label per node */
-	char key[64], value[128];	/* policy, expect policy */
+	char key[64], value[128];	/* policy, expect policy; vm: name, storage */
+	uint64_t num2;			/* capacity: MiB; vm: vCPUs */
+	uint64_t num3;			/* vm: MiB */
 	struct cmd *inner;	/* at */
 };
 
@@ -94,6 +103,7 @@ struct hamond {
 	struct hm_membership *m;
 	struct hm_store *store;		/* a real sqlite file, kept across restarts */
 	struct hm_replica *r;
+	struct hm_jobs *jobs;
 	struct hm_seam seam;
 	uint64_t gen;		/* incarnation: events name (node, gen) */
 	bool connected;		/* hm_membership_connected given, not lost */
@@ -123,6 +133,31 @@ struct node {
 	bool quorate;		/* what it said */
 	struct hamond *h;	/* NULL: hamond not running */
 	uint64_t flow_eagain;	/* next sends fail with -EAGAIN */
+	/* the fake host: its capacity, its fence device, and whether it was
+	 * proven off (or an operator confirmed it) since it was last up */
+	uint32_t vcpus;
+	uint64_t memory_mib;
+	bool fence_fails;
+	bool fenced;
+};
+
+/* an instance: where the fake libvirts run it (the one-copy truth) */
+struct vm {
+	char uuid[37];
+	char name[32];
+	enum hm_storage storage;
+	uint32_t vcpus;
+	uint64_t memory_mib;
+	uint32_t runs_on;	/* 0: no QEMU anywhere */
+	uint32_t home;		/* where it ran last */
+};
+
+/* a fake step in flight on a hamond */
+struct sim_step {
+	bool used;
+	struct hamond *h;
+	struct hm_step_order o;
+	char uuid[37];
 };
 
 enum ev_kind { EV_DELIVER, EV_INJECT, EV_QUORUM, EV_TIMER, EV_COMMAND, EV_CS_DOWN };
@@ -181,6 +216,11 @@ struct sim {
 	uint64_t accepted_seq[256];
 	size_t n_accepted;
 	uint64_t next_change;
+	/* instances and jobs (doc/simulator.md "Recovery") */
+	struct vm vms[SIM_MAX_VMS];
+	size_t n_vms;
+	bool inventory;			/* a scenario with instances: hosts publish */
+	struct sim_step steps[SIM_MAX_STEPS_RUNNING];
 };
 
 static struct sim S;	/* global: reachable at exit, so no leak reports */
@@ -445,6 +485,202 @@ static uint64_t seam_wall(void *ctx)
 	return 1700000000000ull + h->sim->now;
 }
 
+
+/* ---- the fake hosts: libvirt, fence devices, inventory ---- */
+
+static void reconcile(struct sim *s);
+static void hamond_free(struct sim *s, struct hamond *h);
+
+static struct vm *vm_by_uuid(struct sim *s, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_vms; i++)
+		if (uuid && !strcmp(s->vms[i].uuid, uuid))
+			return &s->vms[i];
+	return NULL;
+}
+
+static struct vm *vm_by_name(struct sim *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_vms; i++)
+		if (!strcmp(s->vms[i].name, name))
+			return &s->vms[i];
+	return NULL;
+}
+
+static void publish_done(void *data, int rc, uint64_t seq, const char *message)
+{
+	struct hamond *h = data;
+
+	(void)seq;
+	if (rc < 0 && rc != -ECONNRESET)
+		logline(h->sim, "n%u publish refused: %s", h->node->id, message);
+}
+
+static void publish(struct hamond *h, uint16_t op, const char *payload)
+{
+	char err[256];
+
+	if (hm_replica_submit(h->r, op, payload, publish_done, h, err, sizeof(err)) < 0)
+		logline(h->sim, "n%u publish refused at once: %s", h->node->id, err);
+}
+
+static void publish_vm(struct hamond *h, const struct vm *v)
+{
+	char payload[1024];
+
+	snprintf(payload, sizeof(payload),
+		 "{\"uuid\":\"%s\",\"name\":\"%s\",\"xml\":\"<domain><name>%s</name></domain>\","
+		 "\"vcpus\":%u,\"memory_mib\":%llu,\"storage\":\"%s\",\"ha_policy\":\"ha\","
+		 "\"priority\":0,\"observed\":\"running\"}",
+		 v->uuid, v->name, v->name, v->vcpus, (unsigned long long)v->memory_mib,
+		 hm_storage_to_str(v->storage));
+	publish(h, HM_OP_INSTANCE_PUBLISH, payload);
+}
+
+/* as hamond's inventory after every sync: the host, and what it runs */
+static void publish_host(struct hamond *h)
+{
+	struct sim *s = h->sim;
+	char payload[512];
+	size_t i;
+
+	if (!s->inventory || !hm_membership_acting(h->m))
+		return;
+	snprintf(payload, sizeof(payload),
+		 "{\"nodeid\":%u,\"name\":\"node%u\",\"boot_id\":\"boot-%u-%llu\",\"libvirt\":\"connected\","
+		 "\"vcpus\":%u,\"memory_mib\":%llu}", h->node->id, h->node->id, h->node->id,
+		 (unsigned long long)h->gen, h->node->vcpus, (unsigned long long)h->node->memory_mib);
+	publish(h, HM_OP_HOST_PUBLISH, payload);
+	for (i = 0; i < s->n_vms; i++)
+		if (s->vms[i].runs_on == h->node->id)
+			publish_vm(h, &s->vms[i]);
+}
+
+/* the node loses power: corosync, hamond and every QEMU are gone */
+static void power_off(struct sim *s, struct node *nd)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_vms; i++)
+		if (s->vms[i].runs_on == nd->id)
+			s->vms[i].runs_on = 0;
+	nd->cs_up = false;
+	nd->cs_leaving = false;
+	if (nd->h)
+		hamond_free(s, nd->h);
+}
+
+static void sim_step_fire(void *data)
+{
+	struct sim_step *st = data;
+	struct hamond *h = st->h;
+	struct sim *s = h->sim;
+	struct node *subject = &s->nodes[st->o.subject];
+	enum hm_step_state state = HM_STEP_DONE;
+	const char *result = "";
+	struct vm *v = vm_by_uuid(s, st->o.instance ? st->uuid : NULL);
+
+	st->used = false;
+	switch (st->o.action) {
+	case HM_STEP_FENCE:
+		if (subject->fence_fails) {
+			state = HM_STEP_FAILED;
+			result = "fake agent: the BMC did not answer on any level";
+			logline(s, "n%u fence of n%u failed", h->node->id, subject->id);
+			break;
+		}
+		logline(s, "n%u fenced n%u: off", h->node->id, subject->id);
+		power_off(s, subject);
+		subject->fenced = true;
+		result = "off: proven by the fake agent";
+		reconcile(s);
+		break;
+	case HM_STEP_START:
+		if (!v) {
+			state = HM_STEP_FAILED;
+			result = "no such domain";
+			break;
+		}
+		/* the target looks first; then checks it may act */
+		if (v->runs_on == h->node->id) {
+			result = "already running";
+			break;
+		}
+		if (!hm_membership_acting(h->m)) {
+			state = HM_STEP_UNKNOWN;
+			result = "not acting: not started";
+			break;
+		}
+		if (v->runs_on)
+			check_failed(s, "invariant 9 (one copy)", "n%u starts %s while it runs on n%u",
+				     h->node->id, v->name, v->runs_on);
+		if (v->home && v->home != h->node->id && !s->nodes[v->home].fenced)
+			check_failed(s, "invariant 10 (fence before rebuild)",
+				     "n%u starts %s of n%u, which was not fenced", h->node->id, v->name,
+				     v->home);
+		v->runs_on = v->home = h->node->id;
+		logline(s, "n%u started %s", h->node->id, v->name);
+		publish_vm(h, v);
+		result = "started";
+		break;
+	case HM_STEP_OBSERVE:
+		result = "local disk: lost";
+		break;
+	default:
+		state = HM_STEP_UNKNOWN;
+		result = "the simulator does not run this step";
+		break;
+	}
+	hm_jobs_step_finished(h->jobs, st->o.job, st->o.seq, state, result);
+}
+
+static int seam_step_run(void *ctx, const struct hm_step_order *order)
+{
+	struct hamond *h = ctx;
+	struct sim *s = h->sim;
+	struct sim_step *st = NULL;
+	hm_timer_t t;
+	size_t i;
+
+	for (i = 0; i < SIM_MAX_STEPS_RUNNING && !st; i++)
+		if (!s->steps[i].used)
+			st = &s->steps[i];
+	if (!st)
+		return -EAGAIN;
+	*st = (struct sim_step){ .used = true, .h = h, .o = *order };
+	if (order->instance) {
+		snprintf(st->uuid, sizeof(st->uuid), "%s", order->instance);
+		st->o.instance = st->uuid;
+	}
+	logline(s, "n%u runs %s of job step %u%s%s", h->node->id,
+		hm_step_action_to_str(order->action), order->seq, order->instance ? " for " : "",
+		order->instance ? vm_by_uuid(s, st->uuid) ? vm_by_uuid(s, st->uuid)->name : "?" : "");
+	return seam_timer_start(h, order->action == HM_STEP_FENCE ? SIM_FENCE_MS :
+				order->action == HM_STEP_START ? SIM_START_MS : 0,
+				sim_step_fire, st, &t);
+}
+
+/* the one-copy rule, on the fake libvirts' truth: runs_on is one node by
+ * construction, so what is checked is that a start never found it elsewhere
+ * (sim_step_fire) and that no powered-off node runs anything */
+static void check_vms(struct sim *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_vms; i++) {
+		const struct vm *v = &s->vms[i];
+
+		if (v->runs_on && !s->nodes[v->runs_on].cs_up && !s->nodes[v->runs_on].h &&
+		    s->nodes[v->runs_on].fenced)
+			check_failed(s, "invariant 9 (one copy)", "%s runs on fenced n%u", v->name,
+				     v->runs_on);
+	}
+}
+
 static struct hamond *hamond_new(struct sim *s, struct node *nd)
 {
 	struct hamond *h = xcalloc(1, sizeof(*h));
@@ -463,6 +699,7 @@ static struct hamond *hamond_new(struct sim *s, struct node *nd)
 		.send = seam_send,
 		.log = seam_log,
 		.rejoin = seam_rejoin,
+		.step_run = seam_step_run,
 	};
 	h->m = hm_membership_new(&h->seam);
 	if (!h->m) {
@@ -478,7 +715,8 @@ static struct hamond *hamond_new(struct sim *s, struct node *nd)
 		exit(EXIT_INPUT);
 	}
 	h->r = hm_replica_new(&h->seam, h->m, h->store);
-	if (!h->r) {
+	h->jobs = h->r ? hm_jobs_new(&h->seam, h->m, h->store, h->r) : NULL;
+	if (!h->r || !h->jobs) {
 		fprintf(stderr, "hamon-sim: cannot start the replica of n%u\n", nd->id);
 		exit(EXIT_INPUT);
 	}
@@ -493,7 +731,13 @@ static void hamond_free(struct sim *s, struct hamond *h)
 
 	if (!h)
 		return;
+	/* its fake steps die with it (a step already done stays done) */
+	for (i = 0; i < SIM_MAX_STEPS_RUNNING; i++)
+		if (s->steps[i].used && s->steps[i].h == h)
+			s->steps[i].used = false;
+	hm_jobs_close(h->jobs);
 	hm_replica_free(h->r);
+	hm_jobs_free(h->jobs);
 	hm_membership_free(h->m);
 	hm_store_close(h->store);
 	/* its timers die with it; its messages already sent stay queued */
@@ -753,6 +997,11 @@ static void observe(struct sim *s)
 		c = hm_membership_coordinator(h->m);
 		if (synced != h->obs_synced)
 			logline(s, "n%u %s", i, synced ? "synced" : "unsynced");
+		if ((synced && !h->obs_synced) || c != h->obs_coord) {
+			if (synced && !h->obs_synced)
+				publish_host(h);
+			hm_jobs_kick(h->jobs);
+		}
 		if (c != h->obs_coord) {
 			char was[16], is[16];
 
@@ -774,6 +1023,7 @@ static void step_done(struct sim *s)
 {
 	observe(s);
 	check_safety(s);
+	check_vms(s);
 }
 
 /* ---- message delivery ---- */
@@ -848,8 +1098,10 @@ static void deliver_msg(struct sim *s, const struct event *e)
 	}
 	/* as hamond after each dispatch: commit and acknowledge */
 	for (i = 1; i <= s->n; i++)
-		if ((to & bit(i)) && s->nodes[i].h)
+		if ((to & bit(i)) && s->nodes[i].h) {
 			hm_replica_flush(s->nodes[i].h->r);
+			hm_jobs_kick(s->nodes[i].h->jobs);
+		}
 }
 
 struct snapshot {
@@ -1377,7 +1629,7 @@ static bool settles(enum cmd_kind k)
 	switch (k) {
 	case C_START: case C_KILL: case C_CRASH: case C_CS_STOP: case C_CS_START:
 	case C_HM_STOP: case C_HM_START: case C_PARTITION: case C_HEAL: case C_INJECT:
-	case C_SETTLE: case C_POLICY:
+	case C_SETTLE: case C_POLICY: case C_VM: case C_CONFIRM: case C_CAPACITY:
 		return true;
 	default:
 		return false;
@@ -1437,6 +1689,24 @@ static void expect_policy(struct sim *s, const struct cmd *c)
 	free(e);
 }
 
+struct job_find {
+	uint32_t host;
+	bool found;
+	enum hm_job_state state;
+};
+
+/* the newest recovery job of a host (ids grow with time) */
+static int find_last_job(const struct hm_job *row, void *data)
+{
+	struct job_find *f = data;
+
+	if (row->kind == HM_JOB_RECOVERY && row->target_host == f->host) {
+		f->found = true;
+		f->state = row->state;
+	}
+	return 0;
+}
+
 static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 {
 	struct node *nd = c->node ? &s->nodes[c->node] : NULL;
@@ -1479,9 +1749,9 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 			input_error(s, "node %u: corosync is not running", c->node);
 		nd->cs_up = false;
 		nd->cs_leaving = false;
-		if (c->kind == C_CRASH && nd->h) {
+		if (c->kind == C_CRASH) {
 			logline(s, "n%u crashed: corosync and hamond gone", c->node);
-			hamond_free(s, nd->h);
+			power_off(s, nd);
 		} else {
 			logline(s, "n%u corosync killed", c->node);
 			hamond_disconnect(s, nd->h);
@@ -1508,6 +1778,7 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 			input_error(s, "node %u: corosync is %s", c->node,
 				    nd->cs_leaving ? "still stopping" : "already running");
 		nd->cs_up = true;
+		nd->fenced = false;
 		logline(s, "n%u corosync started", c->node);
 		reconcile(s);
 		break;
@@ -1594,6 +1865,89 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 			check_failed(s, "expect", "n%u is %s (sync %s)", c->node,
 				     synced ? "synced" : "not synced",
 				     hm_sync_state_to_str(hm_membership_sync_state(s->nodes[c->node].h->m)));
+		break;
+	}
+	case C_VM: {
+		struct vm *v = &s->vms[s->n_vms];
+
+		if (s->n_vms == SIM_MAX_VMS)
+			input_error(s, "vm: at most %d instances", SIM_MAX_VMS);
+		if (vm_by_name(s, c->key))
+			input_error(s, "vm: '%s' exists already", c->key);
+		s->n_vms++;
+		s->inventory = true;
+		snprintf(v->uuid, sizeof(v->uuid), "00000000-0000-4000-8000-%012zx", s->n_vms);
+		snprintf(v->name, sizeof(v->name), "%.31s", c->key);
+		hm_storage_from_str(c->value, &v->storage);
+		v->vcpus = (uint32_t)c->num2;
+		v->memory_mib = c->num3;
+		v->runs_on = v->home = c->node;
+		if (nd->h && hm_membership_acting(nd->h->m)) {
+			publish_host(nd->h);
+		}
+		break;
+	}
+	case C_FENCE_MODE:
+		nd->fence_fails = c->num != 0;
+		break;
+	case C_CAPACITY:
+		nd->vcpus = (uint32_t)c->num;
+		nd->memory_mib = c->num2;
+		if (nd->h)
+			publish_host(nd->h);
+		break;
+	case C_CONFIRM: {
+		struct hamond *h = NULL;
+		char payload[128];
+
+		for (i = 1; i <= s->n && !h; i++)
+			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
+				h = s->nodes[i].h;
+		if (!h)
+			input_error(s, "confirm: no acting hamond to ask");
+		/* as hamonctl: refused while the node is a corosync member */
+		if (h->node->ring_members & bit(c->node)) {
+			logline(s, "confirm refused: n%u is in the corosync membership", c->node);
+			break;
+		}
+		nd->fenced = true;
+		snprintf(payload, sizeof(payload), "{\"nodeid\":%u,\"state\":\"fenced\"}", c->node);
+		publish(h, HM_OP_HOST_STATE, payload);
+		break;
+	}
+	case C_EXP_RUNNING: {
+		const struct vm *v = vm_by_name(s, c->key);
+
+		if (!v)
+			input_error(s, "expect running: no instance '%s'", c->key);
+		if (v->runs_on != (uint32_t)c->num)
+			check_failed(s, "expect", "%s runs on %s%u, not %s%llu", v->name,
+				     v->runs_on ? "n" : "none ", v->runs_on, c->num ? "n" : "none ",
+				     (unsigned long long)c->num);
+		break;
+	}
+	case C_EXP_OWNER: {
+		const struct vm *v = vm_by_name(s, c->key);
+		struct hamond *h = need_hamond(s, c->node);
+		struct hm_instance *row = NULL;
+
+		if (!v)
+			input_error(s, "expect owner: no instance '%s'", c->key);
+		if (hm_store_instance_get(h->store, v->uuid, &row) < 0 || row->owner != c->num)
+			check_failed(s, "expect", "n%u: %s is owned by n%u, not n%llu", c->node, v->name,
+				     row ? row->owner : 0, (unsigned long long)c->num);
+		free(row);
+		break;
+	}
+	case C_EXP_JOB: {
+		struct hamond *h = need_hamond(s, c->node);
+		struct job_find f = { .host = (uint32_t)c->num };
+
+		hm_store_job_list(h->store, find_last_job, &f);
+		if (strcmp(f.found ? hm_job_state_to_str(f.state) : "none", c->value))
+			check_failed(s, "expect", "n%u: the recovery of n%llu is %s, not %s", c->node,
+				     (unsigned long long)c->num,
+				     f.found ? hm_job_state_to_str(f.state) : "none", c->value);
 		break;
 	}
 	case C_SETTLE:
@@ -1820,8 +2174,25 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 				input_error(s, "expect policy: key or value too long");
 			snprintf(c->key, sizeof(c->key), "%s", argv[3]);
 			snprintf(c->value, sizeof(c->value), "%s", argv[4]);
+		} else if (argc >= 2 && !strcmp(argv[1], "running")) {
+			want_args(s, argc, 4, "expect running NAME NODE|none");
+			c->kind = C_EXP_RUNNING;
+			snprintf(c->key, sizeof(c->key), "%s", argv[2]);
+			c->num = !strcmp(argv[3], "none") ? 0 : parse_node(s, argv[3]);
+		} else if (argc >= 2 && !strcmp(argv[1], "owner")) {
+			want_args(s, argc, 5, "expect owner NODE NAME OWNER");
+			c->kind = C_EXP_OWNER;
+			c->node = parse_node(s, argv[2]);
+			snprintf(c->key, sizeof(c->key), "%s", argv[3]);
+			c->num = parse_node(s, argv[4]);
+		} else if (argc >= 2 && !strcmp(argv[1], "job")) {
+			want_args(s, argc, 5, "expect job NODE HOST STATE|none");
+			c->kind = C_EXP_JOB;
+			c->node = parse_node(s, argv[2]);
+			c->num = parse_node(s, argv[3]);
+			snprintf(c->value, sizeof(c->value), "%s", argv[4]);
 		} else {
-			input_error(s, "expect: coordinator, quorum, synced or policy");
+			input_error(s, "expect: coordinator, quorum, synced, policy, running, owner or job");
 		}
 	} else if (!strcmp(argv[0], "policy")) {
 		want_args(s, argc, 4, "policy NODE KEY VALUE");
@@ -1832,6 +2203,42 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 			input_error(s, "policy: key or value too long, or with a quote or backslash");
 		snprintf(c->key, sizeof(c->key), "%s", argv[2]);
 		snprintf(c->value, sizeof(c->value), "%s", argv[3]);
+	} else if (!strcmp(argv[0], "vm")) {
+		if (argc < 3 || argc > 6)
+			input_error(s, "usage: vm NODE NAME [shared|volume|local] [VCPUS MIB]");
+		c->kind = C_VM;
+		c->node = parse_node(s, argv[1]);
+		if (strlen(argv[2]) >= 32 || strpbrk(argv[2], "\"\\/<>&"))
+			input_error(s, "vm: bad name '%s'", argv[2]);
+		snprintf(c->key, sizeof(c->key), "%s", argv[2]);
+		snprintf(c->value, sizeof(c->value), "%s", argc > 3 ? argv[3] : "shared");
+		{
+			enum hm_storage st;
+
+			if (hm_storage_from_str(c->value, &st) < 0)
+				input_error(s, "vm: storage is shared, volume or local, not '%s'", c->value);
+		}
+		if (argc == 5)
+			input_error(s, "vm: give both VCPUS and MIB");
+		c->num2 = argc > 4 ? parse_num(s, argv[4], "vCPUs", 1, 1024) : 1;
+		c->num3 = argc > 5 ? parse_num(s, argv[5], "MiB", 1, 1u << 30) : 512;
+	} else if (!strcmp(argv[0], "fence")) {
+		want_args(s, argc, 3, "fence NODE ok|fail");
+		c->kind = C_FENCE_MODE;
+		c->node = parse_node(s, argv[1]);
+		if (strcmp(argv[2], "ok") && strcmp(argv[2], "fail"))
+			input_error(s, "fence: ok or fail, not '%s'", argv[2]);
+		c->num = !strcmp(argv[2], "fail");
+	} else if (!strcmp(argv[0], "confirm")) {
+		want_args(s, argc, 2, "confirm NODE");
+		c->kind = C_CONFIRM;
+		c->node = parse_node(s, argv[1]);
+	} else if (!strcmp(argv[0], "capacity")) {
+		want_args(s, argc, 4, "capacity NODE VCPUS MIB");
+		c->kind = C_CAPACITY;
+		c->node = parse_node(s, argv[1]);
+		c->num = parse_num(s, argv[2], "vCPUs", 0, 1u << 20);
+		c->num2 = parse_num(s, argv[3], "MiB", 0, 1ull << 40);
 	} else if (!strcmp(argv[0], "wipe")) {
 		want_args(s, argc, 2, "wipe NODE");
 		c->kind = C_WIPE;
@@ -1891,9 +2298,11 @@ static void parse_file(struct sim *s, const char *path)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hamon-sim [-o LOG] SCENARIO_DIR|CMDLIST\n"
+	fprintf(f, "usage: hamon-sim [--mutation-no-fence] [-o LOG] SCENARIO_DIR|CMDLIST\n"
 		   "Plays a scenario (doc/simulator.md) through the pure core, writes its log\n"
 		   "(stdout by default) and checks the safety invariants after every step.\n"
+		   "--mutation-no-fence switches the fence-before-rebuild guard off (the\n"
+		   "mutation check: some scenario must then fail).\n"
 		   "Exit: 0 ok, 1 an invariant or expectation failed, 2 bad input.\n");
 }
 
@@ -1948,9 +2357,13 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc >= 3 && !strcmp(argv[1], "-o")) {
-		out = argv[2];
-		a = 3;
+	if (argc >= 2 && !strcmp(argv[1], "--mutation-no-fence")) {
+		hm_recovery_mutation_no_fence = true;
+		a++;
+	}
+	if (argc >= a + 2 && !strcmp(argv[a], "-o")) {
+		out = argv[a + 1];
+		a += 2;
 	}
 	if (argc != a + 1) {
 		usage(stderr);
@@ -1971,8 +2384,11 @@ int main(int argc, char **argv)
 	S.latency = 1;
 	S.quorum_lag = 2;
 	S.leave_lag = 7;
-	for (id = 0; id <= SIM_MAX_NODES; id++)
+	for (id = 0; id <= SIM_MAX_NODES; id++) {
 		S.nodes[id].id = id;
+		S.nodes[id].vcpus = 8;
+		S.nodes[id].memory_mib = 16384;
+	}
 	parse_file(&S, path);
 
 	S.out = out ? fopen(out, "w") : stdout;

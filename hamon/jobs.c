@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "jobs.h"
+#include "recovery.h"
+
+#define JOBS_ERR_MAX 256
+
+/* a step this member runs now: not run again until its result is decided */
+struct running {
+	uint64_t job;
+	uint32_t seq;
+};
+
+/* a change submitted for a job (or a loss), not yet decided: the job is
+ * not planned again until it is, so nothing is issued twice */
+struct pending {
+	uint64_t job;		/* 0: a job-create for host */
+	uint32_t host;
+};
+
+struct hm_jobs {
+	const struct hm_seam *seam;
+	struct hm_membership *m;
+	struct hm_store *store;
+	struct hm_replica *r;
+	bool closing;
+	bool timer_armed;
+	hm_timer_t timer;
+	struct running *run;
+	size_t n_run, cap_run;
+	struct pending *pend;
+	size_t n_pend, cap_pend;
+	/* jobs already alerted for (an operator must act): said once */
+	uint64_t *alerted;
+	size_t n_alerted, cap_alerted;
+	/* the id generator: (ms << 12) | (node & 0xff) << 4 | counter */
+	uint64_t id_ms;
+	unsigned int id_counter;
+};
+
+struct submitted {
+	struct hm_jobs *j;
+	struct pending p;
+	bool is_result;		/* a step result of ours: forget the running step */
+	uint32_t seq;
+};
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*v, (*cap ? *cap * 2 : 8) * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = *cap ? *cap * 2 : 8;
+	return 0;
+}
+
+uint64_t hm_jobs_new_id(struct hm_jobs *j)
+{
+	uint64_t ms = j->seam->wall_ms(j->seam->ctx);
+
+	if (ms <= j->id_ms) {
+		ms = j->id_ms;
+		if (++j->id_counter == 16) {
+			ms++;
+			j->id_counter = 0;
+		}
+	} else {
+		j->id_counter = 0;
+	}
+	j->id_ms = ms;
+	return ms << 12 | (uint64_t)(hm_membership_local_nodeid(j->m) & 0xff) << 4 | j->id_counter;
+}
+
+static bool is_pending(const struct hm_jobs *j, uint64_t job, uint32_t host)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_pend; i++)
+		if (j->pend[i].job == job && (job || j->pend[i].host == host))
+			return true;
+	return false;
+}
+
+static void pending_drop(struct hm_jobs *j, const struct pending *p)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_pend; i++)
+		if (j->pend[i].job == p->job && j->pend[i].host == p->host) {
+			j->pend[i] = j->pend[--j->n_pend];
+			return;
+		}
+}
+
+static bool is_running(const struct hm_jobs *j, uint64_t job, uint32_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_run; i++)
+		if (j->run[i].job == job && j->run[i].seq == seq)
+			return true;
+	return false;
+}
+
+static void running_drop(struct hm_jobs *j, uint64_t job, uint32_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_run; i++)
+		if (j->run[i].job == job && j->run[i].seq == seq) {
+			j->run[i] = j->run[--j->n_run];
+			return;
+		}
+}
+
+static void evaluate(void *data);
+
+void hm_jobs_kick(struct hm_jobs *j)
+{
+	if (j->closing || j->timer_armed)
+		return;
+	if (j->seam->timer_start(j->seam->ctx, 0, evaluate, j, &j->timer) == 0)
+		j->timer_armed = true;
+}
+
+static void submit_done(void *data, int rc, uint64_t seq, const char *message)
+{
+	struct submitted *s = data;
+	struct hm_jobs *j = s->j;
+
+	(void)seq;
+	if (rc < 0 && rc != -ECONNRESET)
+		hm_seam_log(j->seam, LOG_WARNING, "job %llu: a change was refused: %s",
+			    (unsigned long long)s->p.job, message ? message : strerror(-rc));
+	pending_drop(j, &s->p);
+	if (s->is_result)
+		running_drop(j, s->p.job, s->seq);
+	free(s);
+	hm_jobs_kick(j);
+}
+
+/* submit op with the JSON object o (consumed) on behalf of a job */
+static int submit(struct hm_jobs *j, uint16_t op, json_object *o, const struct pending *p,
+		  bool is_result, uint32_t seq)
+{
+	struct submitted *s = NULL;
+	char err[JOBS_ERR_MAX];
+	int rc = -ENOMEM;
+
+	if (!o || grow((void **)&j->pend, &j->cap_pend, j->n_pend, sizeof(*j->pend)) < 0)
+		goto out;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	*s = (struct submitted){ j, *p, is_result, seq };
+	j->pend[j->n_pend++] = *p;
+	rc = hm_replica_submit(j->r, op, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+			       submit_done, s, err, sizeof(err));
+	if (rc < 0) {
+		j->n_pend--;
+		hm_seam_log(j->seam, LOG_WARNING, "job %llu: %s not submitted: %s",
+			    (unsigned long long)p->job, hm_update_op_to_str(op), err);
+		free(s);
+	}
+out:
+	json_object_put(o);
+	return rc;
+}
+
+/* ---- what the coordinator issues (recovery.h calls these) -------------- */
+
+static void set_str(json_object *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void set_int(json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+int hm_jobs_issue_create(struct hm_jobs *j, enum hm_job_kind kind, uint32_t host,
+			 const char *reason)
+{
+	json_object *o = json_object_new_object();
+	const struct pending p = { 0, host };
+
+	if (!o)
+		return -ENOMEM;
+	set_int(o, "id", (int64_t)hm_jobs_new_id(j));
+	set_str(o, "kind", hm_job_kind_to_str(kind));
+	if (host)
+		set_int(o, "target_host", host);
+	set_str(o, "reason", reason);
+	return submit(j, HM_OP_JOB_CREATE, o, &p, false, 0);
+}
+
+int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_step_action action,
+		       uint32_t host, const char *instance)
+{
+	json_object *o = json_object_new_object();
+	const struct pending p = { job, 0 };
+
+	if (!o)
+		return -ENOMEM;
+	set_int(o, "job", (int64_t)job);
+	set_int(o, "seq", seq);
+	set_str(o, "action", hm_step_action_to_str(action));
+	set_int(o, "host", host);
+	set_str(o, "instance", instance);
+	return submit(j, HM_OP_STEP_INTENT, o, &p, false, 0);
+}
+
+static json_object *result_obj(uint64_t job, uint32_t seq, enum hm_step_state state,
+			       const char *result)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	set_int(o, "job", (int64_t)job);
+	set_int(o, "seq", seq);
+	set_str(o, "state", hm_step_state_to_str(state));
+	set_str(o, "result", result);
+	return o;
+}
+
+int hm_jobs_issue_unknown(struct hm_jobs *j, uint64_t job, uint32_t seq, const char *why)
+{
+	const struct pending p = { job, 0 };
+
+	return submit(j, HM_OP_STEP_RESULT, result_obj(job, seq, HM_STEP_UNKNOWN, why), &p, false, 0);
+}
+
+int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state, const char *reason)
+{
+	json_object *o = json_object_new_object();
+	const struct pending p = { job, 0 };
+
+	if (!o)
+		return -ENOMEM;
+	set_int(o, "id", (int64_t)job);
+	set_str(o, "state", hm_job_state_to_str(state));
+	set_str(o, "reason", reason);
+	return submit(j, HM_OP_JOB_END, o, &p, false, 0);
+}
+
+int hm_jobs_issue_history(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
+			  const char *instance, const char *message)
+{
+	json_object *o = json_object_new_object();
+	const struct pending p = { job, 0 };
+
+	if (!o)
+		return -ENOMEM;
+	set_int(o, "id", (int64_t)hm_jobs_new_id(j));
+	set_str(o, "kind", kind);
+	if (host)
+		set_int(o, "host", host);
+	set_str(o, "instance", instance);
+	if (job)
+		set_int(o, "job", (int64_t)job);
+	set_str(o, "message", message);
+	return submit(j, HM_OP_HISTORY, o, &p, false, 0);
+}
+
+void hm_jobs_log(struct hm_jobs *j, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	j->seam->log(j->seam->ctx, prio, fmt, ap);
+	va_end(ap);
+}
+
+void hm_jobs_alert(struct hm_jobs *j, uint64_t job, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	for (i = 0; i < j->n_alerted; i++)
+		if (j->alerted[i] == job)
+			return;
+	if (grow((void **)&j->alerted, &j->cap_alerted, j->n_alerted, sizeof(*j->alerted)) == 0)
+		j->alerted[j->n_alerted++] = job;
+	va_start(ap, fmt);
+	j->seam->log(j->seam->ctx, LOG_CRIT, fmt, ap);
+	va_end(ap);
+}
+
+bool hm_jobs_busy(const struct hm_jobs *j, uint64_t job, uint32_t host)
+{
+	return is_pending(j, job, host);
+}
+
+/* ---- the executor side: steps named for this member -------------------- */
+
+void hm_jobs_step_finished(struct hm_jobs *j, uint64_t job, uint32_t seq,
+			   enum hm_step_state state, const char *result)
+{
+	const struct pending p = { job, 0 };
+
+	if (j->closing) {
+		running_drop(j, job, seq);
+		return;
+	}
+	/* a refused or undecided result leaves the intent: run again, looking first */
+	if (submit(j, HM_OP_STEP_RESULT, result_obj(job, seq, state, result), &p, true, seq) < 0)
+		running_drop(j, job, seq);
+}
+
+struct step_scan {
+	struct hm_jobs *j;
+	const struct hm_job *job;
+	int rc;
+};
+
+static int run_if_mine(const struct hm_job_step *row, void *data)
+{
+	struct step_scan *sc = data;
+	struct hm_jobs *j = sc->j;
+	struct hm_step_order order;
+
+	if (row->state != HM_STEP_INTENT || row->host != hm_membership_local_nodeid(j->m) ||
+	    is_running(j, row->job, row->seq))
+		return 0;
+	if (grow((void **)&j->run, &j->cap_run, j->n_run, sizeof(*j->run)) < 0) {
+		sc->rc = -ENOMEM;
+		return 1;
+	}
+	j->run[j->n_run++] = (struct running){ row->job, row->seq };
+	order = (struct hm_step_order){ row->job, row->seq, row->action, row->instance,
+					sc->job->target_host };
+	if (j->seam->step_run(j->seam->ctx, &order) < 0)
+		hm_jobs_step_finished(j, row->job, row->seq, HM_STEP_UNKNOWN,
+				      "the step could not be started here");
+	return 0;
+}
+
+/* ---- evaluation --------------------------------------------------------- */
+
+struct job_list {
+	struct hm_job *v;
+	size_t n, cap;
+	int rc;
+};
+
+static int collect_open(const struct hm_job *row, void *data)
+{
+	struct job_list *l = data;
+
+	if (row->state != HM_JOB_ACCEPTED && row->state != HM_JOB_RUNNING)
+		return 0;
+	if (grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0) {
+		l->rc = -ENOMEM;
+		return 1;
+	}
+	/* only ids and plain fields are kept: strings die with the row */
+	l->v[l->n] = *row;
+	l->v[l->n].reason = NULL;
+	l->n++;
+	return 0;
+}
+
+static void evaluate(void *data)
+{
+	struct hm_jobs *j = data;
+	struct job_list open = { 0 };
+	bool coordinating;
+	size_t i;
+	int rc;
+
+	j->timer_armed = false;
+	if (j->closing || !hm_membership_acting(j->m))
+		return;
+	rc = hm_store_job_list(j->store, collect_open, &open);
+	if (rc == 0)
+		rc = open.rc;
+	if (rc < 0) {
+		hm_jobs_log(j, LOG_ERR, "jobs: cannot read the store: %s", strerror(-rc));
+		free(open.v);
+		return;
+	}
+	for (i = 0; i < open.n; i++) {
+		struct step_scan sc = { j, &open.v[i], 0 };
+
+		hm_store_job_step_list(j->store, open.v[i].id, run_if_mine, &sc);
+	}
+	coordinating = hm_membership_coordinator(j->m) == hm_membership_local_nodeid(j->m);
+	if (coordinating) {
+		hm_recovery_detect(j, j->m, j->store);
+		for (i = 0; i < open.n; i++)
+			if (!is_pending(j, open.v[i].id, 0))
+				hm_recovery_plan(j, j->m, j->store, &open.v[i]);
+	}
+	free(open.v);
+}
+
+/* ---- life --------------------------------------------------------------- */
+
+struct hm_jobs *hm_jobs_new(const struct hm_seam *seam, struct hm_membership *m,
+			    struct hm_store *store, struct hm_replica *r)
+{
+	struct hm_jobs *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->seam = seam;
+	j->m = m;
+	j->store = store;
+	j->r = r;
+	return j;
+}
+
+void hm_jobs_close(struct hm_jobs *j)
+{
+	if (!j)
+		return;
+	j->closing = true;
+	if (j->timer_armed)
+		j->seam->timer_stop(j->seam->ctx, j->timer);
+	j->timer_armed = false;
+}
+
+void hm_jobs_free(struct hm_jobs *j)
+{
+	if (!j)
+		return;
+	hm_jobs_close(j);
+	free(j->run);
+	free(j->pend);
+	free(j->alerted);
+	free(j);
+}

@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "policy.h"
+#include "recovery.h"
+
+#define UUID_LEN 37
+#define MSG_MAX 512
+
+/* ---- snapshots of the store (strings copied: rows die with callbacks) --- */
+
+struct inst {
+	char uuid[UUID_LEN];
+	char name[256];
+	char affinity[65];
+	struct hm_instance row;		/* strings point at uuid/name or NULL */
+};
+
+struct inst_list {
+	struct inst *v;
+	size_t n, cap;
+	int rc;
+};
+
+static int collect_inst(const struct hm_instance *row, void *data)
+{
+	struct inst_list *l = data;
+	struct inst *p;
+
+	if (l->n == l->cap) {
+		p = realloc(l->v, (l->cap ? l->cap * 2 : 32) * sizeof(*p));
+		if (!p) {
+			l->rc = -ENOMEM;
+			return 1;
+		}
+		l->v = p;
+		l->cap = l->cap ? l->cap * 2 : 32;
+	}
+	p = &l->v[l->n++];
+	snprintf(p->uuid, sizeof(p->uuid), "%s", row->uuid);
+	snprintf(p->name, sizeof(p->name), "%s", row->name);
+	p->row = *row;
+	p->row.uuid = p->uuid;
+	p->row.name = p->name;
+	p->row.domain_xml = NULL;
+	snprintf(p->affinity, sizeof(p->affinity), "%s", row->affinity_group ? row->affinity_group : "");
+	p->row.affinity_group = row->affinity_group ? p->affinity : NULL;
+	return 0;
+}
+
+struct host_list {
+	struct hm_host *v;
+	size_t n, cap;
+	int rc;
+};
+
+static int collect_host(const struct hm_host *row, void *data)
+{
+	struct host_list *l = data;
+	void *p;
+
+	if (l->n == l->cap) {
+		p = realloc(l->v, (l->cap ? l->cap * 2 : 16) * sizeof(*l->v));
+		if (!p) {
+			l->rc = -ENOMEM;
+			return 1;
+		}
+		l->v = p;
+		l->cap = l->cap ? l->cap * 2 : 16;
+	}
+	/* keep the plain fields; the strings are not used here */
+	l->v[l->n] = *row;
+	l->v[l->n].name = l->v[l->n].libvirt_uri = l->v[l->n].migration_uri = NULL;
+	l->v[l->n].libvirt_uuid = l->v[l->n].boot_id = NULL;
+	l->n++;
+	return 0;
+}
+
+struct step_list {
+	struct hm_job_step *v;
+	char (*inst)[UUID_LEN];
+	size_t n, cap;
+	int rc;
+};
+
+static int collect_step(const struct hm_job_step *row, void *data)
+{
+	struct step_list *l = data;
+	void *p, *q;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+
+		p = realloc(l->v, cap * sizeof(*l->v));
+		if (p)
+			l->v = p;
+		q = realloc(l->inst, cap * sizeof(*l->inst));
+		if (q)
+			l->inst = q;
+		if (!p || !q) {
+			l->rc = -ENOMEM;
+			return 1;
+		}
+		l->cap = cap;
+	}
+	l->v[l->n] = *row;
+	l->v[l->n].result = NULL;
+	snprintf(l->inst[l->n], UUID_LEN, "%s", row->instance ? row->instance : "");
+	l->v[l->n].instance = row->instance ? l->inst[l->n] : NULL;
+	l->n++;
+	return 0;
+}
+
+static bool in_set(const uint32_t *v, size_t n, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+static const struct hm_host *host_of(const struct host_list *h, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->v[i].nodeid == id)
+			return &h->v[i];
+	return NULL;
+}
+
+static double policy_float(struct hm_store *s, const char *key)
+{
+	struct hm_policy_entry *e = NULL;
+	double v = 0;
+
+	hm_store_policy_get(s, key, &e);
+	if (hm_policy_float(key, e ? e->value : NULL, &v) < 0)
+		hm_policy_float(key, NULL, &v);
+	free(e);
+	return v;
+}
+
+
+/* ---- placement (interim: evacuate/placement.c replaces this) ----------- */
+
+struct hm_place_request {
+	const struct hm_instance *instance;
+	uint32_t exclude;		/* a host where it failed, 0 = none */
+};
+
+struct hm_place_result {
+	uint32_t target;		/* 0: nowhere */
+	char reason[160];
+};
+
+struct hm_place_input {
+	const struct hm_host *hosts;
+	size_t n_hosts;
+	const struct hm_instance *const *load;
+	size_t n_load;
+	const struct hm_place_request *want;
+	size_t n_want;
+	double cpu_overcommit;
+	const uint32_t *members;
+	size_t n_members;
+};
+
+static void hm_place(const struct hm_place_input *in, struct hm_place_result *res)
+{
+	size_t i, k, w;
+
+	for (w = 0; w < in->n_want; w++) {
+		const struct hm_instance *want = in->want[w].instance;
+		int64_t best_free = -1;
+
+		res[w].target = 0;
+		snprintf(res[w].reason, sizeof(res[w].reason), "no eligible host has room");
+		for (i = 0; i < in->n_hosts; i++) {
+			const struct hm_host *h = &in->hosts[i];
+			int64_t cpu = (int64_t)(h->vcpus * in->cpu_overcommit), mem = (int64_t)h->memory_mib;
+
+			if (h->state != HM_HOST_ONLINE || h->maintenance || h->disabled ||
+			    h->nodeid == in->want[w].exclude || !in_set(in->members, in->n_members, h->nodeid))
+				continue;
+			for (k = 0; k < in->n_load; k++)
+				if (in->load[k]->owner == h->nodeid) {
+					cpu -= in->load[k]->vcpus;
+					mem -= (int64_t)in->load[k]->memory_mib;
+				}
+			for (k = 0; k < w; k++)
+				if (res[k].target == h->nodeid) {
+					cpu -= in->want[k].instance->vcpus;
+					mem -= (int64_t)in->want[k].instance->memory_mib;
+				}
+			if (cpu < want->vcpus || mem < (int64_t)want->memory_mib || mem <= best_free)
+				continue;
+			best_free = mem;
+			res[w].target = h->nodeid;
+		}
+	}
+}
+
+/* ---- loss detection ----------------------------------------------------- */
+
+struct open_recoveries {
+	uint32_t *hosts;
+	size_t n, cap;
+	size_t unfenced;	/* of those, not yet fenced */
+	int rc;
+};
+
+static int collect_recovery(const struct hm_job *row, void *data)
+{
+	struct open_recoveries *o = data;
+	void *p;
+
+	if (row->kind != HM_JOB_RECOVERY ||
+	    (row->state != HM_JOB_ACCEPTED && row->state != HM_JOB_RUNNING))
+		return 0;
+	if (o->n == o->cap) {
+		p = realloc(o->hosts, (o->cap ? o->cap * 2 : 8) * sizeof(*o->hosts));
+		if (!p) {
+			o->rc = -ENOMEM;
+			return 1;
+		}
+		o->hosts = p;
+		o->cap = o->cap ? o->cap * 2 : 8;
+	}
+	o->hosts[o->n++] = row->target_host;
+	return 0;
+}
+
+void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_store *s)
+{
+	struct host_list hosts = { 0 };
+	struct inst_list insts = { 0 };
+	struct open_recoveries open = { 0 };
+	const uint32_t *members;
+	size_t n_members, i, k;
+	char why[MSG_MAX];
+	int rc;
+
+	n_members = hm_membership_totem_members(m, &members);
+	rc = hm_store_host_list(s, collect_host, &hosts);
+	if (rc == 0)
+		rc = hosts.rc;
+	if (rc == 0)
+		rc = hm_store_instance_list(s, collect_inst, &insts);
+	if (rc == 0)
+		rc = insts.rc;
+	if (rc == 0)
+		rc = hm_store_job_list(s, collect_recovery, &open);
+	if (rc == 0)
+		rc = open.rc;
+	if (rc < 0) {
+		hm_jobs_log(j, LOG_ERR, "recovery: cannot read the store: %s", strerror(-rc));
+		goto out;
+	}
+	for (i = 0; i < hosts.n; i++) {
+		const struct hm_host *h = &hosts.v[i];
+		size_t owned = 0;
+
+		/* a member (even one whose hamond is down) is not lost; a fenced
+		 * host already was; one job per loss */
+		if (in_set(members, n_members, h->nodeid) || h->state == HM_HOST_FENCED ||
+		    in_set(open.hosts, open.n, h->nodeid) || hm_jobs_busy(j, 0, h->nodeid))
+			continue;
+		for (k = 0; k < insts.n; k++)
+			owned += insts.v[k].row.owner == h->nodeid;
+		if (!owned)
+			continue;	/* nothing to recover: a drained node may leave */
+		snprintf(why, sizeof(why), "node %u left the corosync membership owning %zu instance%s",
+			 h->nodeid, owned, owned == 1 ? "" : "s");
+		hm_jobs_log(j, LOG_WARNING, "recovery: %s", why);
+		if (hm_jobs_issue_create(j, HM_JOB_RECOVERY, h->nodeid, why) == 0)
+			hm_jobs_issue_history(j, 0, "host.lost", h->nodeid, NULL, why);
+	}
+out:
+	free(hosts.v);
+	free(insts.v);
+	free(open.hosts);
+}
+
+/* ---- planning one job --------------------------------------------------- */
+
+struct plan {
+	struct hm_jobs *j;
+	struct hm_membership *m;
+	struct hm_store *s;
+	const struct hm_job *job;
+	struct step_list steps;
+	struct host_list hosts;
+	struct inst_list insts;
+	uint32_t next_seq;
+	uint32_t me;
+};
+
+/* the last step of an instance in this job, or NULL */
+static const struct hm_job_step *last_step_of(const struct plan *p, const char *uuid,
+					      enum hm_step_action action)
+{
+	const struct hm_job_step *last = NULL;
+	size_t i;
+
+	for (i = 0; i < p->steps.n; i++)
+		if (p->steps.v[i].action == action && p->steps.v[i].instance &&
+		    !strcmp(p->steps.v[i].instance, uuid))
+			last = &p->steps.v[i];
+	return last;
+}
+
+/* true while a step is in flight: wait for it, or call it unknown when its
+ * member left (a new coordinator waits for its predecessor's steps) */
+static bool steps_in_flight(struct plan *p)
+{
+	bool waiting = false;
+	char why[MSG_MAX];
+	size_t i;
+
+	for (i = 0; i < p->steps.n; i++) {
+		const struct hm_job_step *st = &p->steps.v[i];
+
+		if (st->state != HM_STEP_INTENT)
+			continue;
+		waiting = true;
+		if (hm_membership_in_group(p->m, st->host))
+			continue;
+		snprintf(why, sizeof(why), "node %u left before it reported the %s",
+			 st->host, hm_step_action_to_str(st->action));
+		hm_jobs_issue_unknown(p->j, st->job, st->seq, why);
+	}
+	return waiting;
+}
+
+bool hm_recovery_mutation_no_fence;
+
+static bool fenced(const struct plan *p, const struct hm_host *target)
+{
+	size_t i;
+
+	if (hm_recovery_mutation_no_fence)
+		return true;
+	if (target && target->state == HM_HOST_FENCED)
+		return true;
+	for (i = 0; i < p->steps.n; i++)
+		if (p->steps.v[i].action == HM_STEP_FENCE && p->steps.v[i].state == HM_STEP_DONE)
+			return true;
+	return false;
+}
+
+/* a fence step failed for good: every level was tried; the operator decides */
+static bool fence_failed(const struct plan *p)
+{
+	size_t i;
+	bool failed = false;
+
+	for (i = 0; i < p->steps.n; i++)
+		if (p->steps.v[i].action == HM_STEP_FENCE)
+			failed = p->steps.v[i].state == HM_STEP_FAILED;
+	return failed;
+}
+
+static bool any_start(const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->steps.n; i++)
+		if (p->steps.v[i].action == HM_STEP_START)
+			return true;
+	return false;
+}
+
+/* the storm guard: more hosts lost at once than max_fence_fraction of the
+ * cluster looks like our own network failing, not theirs */
+static bool storm(struct plan *p, char *why, size_t len)
+{
+	struct open_recoveries open = { 0 };
+	double max = policy_float(p->s, "max_fence_fraction");
+	size_t configured = p->hosts.n;
+	bool refused;
+
+	hm_store_job_list(p->s, collect_recovery, &open);
+	refused = configured >= 3 && (double)open.n / (double)configured > max;
+	if (refused)
+		snprintf(why, len, "%zu of %zu hosts are lost at once, more than max_fence_fraction %.2f: "
+			 "fencing none (a network fault?)", open.n, configured, max);
+	free(open.hosts);
+	return refused;
+}
+
+static void plan_fence(struct plan *p)
+{
+	char why[MSG_MAX];
+
+	if (fence_failed(p)) {
+		/* escalation ended: an alert, and the operator's `fence confirm` */
+		hm_jobs_alert(p->j, p->job->id, "recovery of node %u: fencing failed on every level; "
+			      "nothing is rebuilt until `hamonctl fence confirm`", p->job->target_host);
+		return;
+	}
+	if (storm(p, why, sizeof(why))) {
+		hm_jobs_alert(p->j, p->job->id, "recovery of node %u: %s", p->job->target_host, why);
+		return;
+	}
+	hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL);
+}
+
+/* the instances the job still has to bring up, and the verdict on the rest */
+static void plan_rebuild(struct plan *p)
+{
+	struct hm_place_request *want = NULL;
+	struct hm_place_result *res = NULL;
+	size_t i, n_want = 0, started = 0, lost = 0, pending = 0, waiting = 0;
+	uint32_t seq = p->next_seq;
+	char msg[MSG_MAX];
+
+	want = calloc(p->insts.n + 1, sizeof(*want));
+	res = calloc(p->insts.n + 1, sizeof(*res));
+	if (!want || !res)
+		goto out;
+	for (i = 0; i < p->insts.n; i++) {
+		const struct hm_instance *in = &p->insts.v[i].row;
+		const struct hm_job_step *start = last_step_of(p, in->uuid, HM_STEP_START);
+		const struct hm_job_step *obs = last_step_of(p, in->uuid, HM_STEP_OBSERVE);
+
+		if (start) {
+			if (start->state == HM_STEP_DONE) {
+				started++;
+			} else if (start->state == HM_STEP_UNKNOWN) {
+				/* only the same target, after it looked */
+				if (hm_membership_in_group(p->m, start->host))
+					hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_START,
+							   start->host, in->uuid);
+				waiting++;
+			} else if (start->state == HM_STEP_FAILED && in->owner == start->host) {
+				want[n_want++] = (struct hm_place_request){ .instance = in,
+									   .exclude = start->host };
+			}
+			continue;
+		}
+		if (in->owner != p->job->target_host)
+			continue;
+		if (in->ha_policy != HM_HA_POLICY_HA || in->requested != HM_REQUESTED_STARTED)
+			continue;
+		if (in->storage == HM_STORAGE_LOCAL) {
+			if (!obs)
+				hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_OBSERVE, p->me,
+						   in->uuid);
+			lost += obs != NULL;
+			continue;
+		}
+		want[n_want++] = (struct hm_place_request){ .instance = in };
+	}
+	if (n_want) {
+		struct hm_place_input input = {
+			.hosts = p->hosts.v,
+			.n_hosts = p->hosts.n,
+			.load = NULL,
+			.n_load = 0,
+			.want = want,
+			.n_want = n_want,
+			.cpu_overcommit = policy_float(p->s, "cpu_overcommit"),
+		};
+		const struct hm_instance **load = calloc(p->insts.n + 1, sizeof(*load));
+		const uint32_t *members;
+
+		if (!load)
+			goto out;
+		for (i = 0; i < p->insts.n; i++)
+			load[i] = &p->insts.v[i].row;
+		input.load = load;
+		input.n_load = p->insts.n;
+		input.n_members = hm_membership_group_members(p->m, &members);
+		input.members = members;
+		hm_place(&input, res);
+		free(load);
+		for (i = 0; i < n_want; i++) {
+			if (!res[i].target) {
+				pending++;
+				hm_jobs_alert(p->j, p->job->id, "recovery of node %u: %s pending: %s",
+					      p->job->target_host, want[i].instance->name, res[i].reason);
+				continue;
+			}
+			snprintf(msg, sizeof(msg), "%s placed on node %u", want[i].instance->name,
+				 res[i].target);
+			hm_jobs_issue_history(p->j, p->job->id, "instance.placed", res[i].target,
+					      want[i].instance->uuid, msg);
+			hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_START, res[i].target,
+					   want[i].instance->uuid);
+			waiting++;
+		}
+	}
+	if (seq == p->next_seq && !waiting && !pending) {
+		snprintf(msg, sizeof(msg), "%zu started elsewhere, %zu lost (local disk)", started, lost);
+		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_DONE, msg);
+	}
+out:
+	free(want);
+	free(res);
+}
+
+void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_store *s,
+		      const struct hm_job *job)
+{
+	struct plan p = { j, m, s, job, .me = hm_membership_local_nodeid(m) };
+	const struct hm_host *target;
+	const uint32_t *members;
+	size_t i, n_members;
+	int rc;
+
+	if (job->kind != HM_JOB_RECOVERY)
+		return;
+	rc = hm_store_job_step_list(s, job->id, collect_step, &p.steps);
+	if (rc == 0)
+		rc = p.steps.rc;
+	if (rc == 0)
+		rc = hm_store_host_list(s, collect_host, &p.hosts);
+	if (rc == 0)
+		rc = p.hosts.rc;
+	if (rc == 0)
+		rc = hm_store_instance_list(s, collect_inst, &p.insts);
+	if (rc == 0)
+		rc = p.insts.rc;
+	if (rc < 0) {
+		hm_jobs_log(j, LOG_ERR, "recovery: cannot read the store: %s", strerror(-rc));
+		goto out;
+	}
+	for (i = 0; i < p.steps.n; i++)
+		if (p.steps.v[i].seq >= p.next_seq)
+			p.next_seq = p.steps.v[i].seq + 1;
+	if (steps_in_flight(&p))
+		goto out;
+	target = host_of(&p.hosts, job->target_host);
+	n_members = hm_membership_totem_members(m, &members);
+	if (!fenced(&p, target)) {
+		if (in_set(members, n_members, job->target_host) && !any_start(&p)) {
+			/* back before it was fenced: it kept its instances */
+			hm_jobs_issue_end(j, job->id, HM_JOB_CANCELLED,
+					  "the node came back before it was fenced");
+			goto out;
+		}
+		plan_fence(&p);
+		goto out;
+	}
+	plan_rebuild(&p);
+out:
+	free(p.steps.v);
+	free(p.steps.inst);
+	free(p.hosts.v);
+	free(p.insts.v);
+}
