@@ -16,6 +16,7 @@
 struct running {
 	uint64_t job;
 	uint32_t seq;
+	enum hm_step_action action;
 };
 
 /* a change submitted for a job (or a loss), not yet decided: the job is
@@ -50,7 +51,14 @@ struct submitted {
 	struct pending p;
 	bool is_result;		/* a step result of ours: forget the running step */
 	uint32_t seq;
+	const char *failpoint;	/* passed once the change is accepted */
 };
+
+static void failpoint(struct hm_jobs *j, const char *name)
+{
+	if (name && j->seam->failpoint)
+		j->seam->failpoint(j->seam->ctx, name);
+}
 
 static int grow(void **v, size_t *cap, size_t n, size_t size)
 {
@@ -147,13 +155,15 @@ static void submit_done(void *data, int rc, uint64_t seq, const char *message)
 	pending_drop(j, &s->p);
 	if (s->is_result)
 		running_drop(j, s->p.job, s->seq);
+	if (rc == 0)
+		failpoint(j, s->failpoint);
 	free(s);
 	hm_jobs_kick(j);
 }
 
 /* submit op with the JSON object o (consumed) on behalf of a job */
-static int submit(struct hm_jobs *j, uint16_t op, json_object *o, const struct pending *p,
-		  bool is_result, uint32_t seq)
+static int submit_fp(struct hm_jobs *j, uint16_t op, json_object *o, const struct pending *p,
+		     bool is_result, uint32_t seq, const char *fp)
 {
 	struct submitted *s = NULL;
 	char err[JOBS_ERR_MAX];
@@ -164,7 +174,7 @@ static int submit(struct hm_jobs *j, uint16_t op, json_object *o, const struct p
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		goto out;
-	*s = (struct submitted){ j, *p, is_result, seq };
+	*s = (struct submitted){ j, *p, is_result, seq, fp };
 	j->pend[j->n_pend++] = *p;
 	rc = hm_replica_submit(j->r, op, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
 			       submit_done, s, err, sizeof(err));
@@ -177,6 +187,27 @@ static int submit(struct hm_jobs *j, uint16_t op, json_object *o, const struct p
 out:
 	json_object_put(o);
 	return rc;
+}
+
+static int submit(struct hm_jobs *j, uint16_t op, json_object *o, const struct pending *p,
+		  bool is_result, uint32_t seq)
+{
+	return submit_fp(j, op, o, p, is_result, seq, NULL);
+}
+
+/* the failpoint a step's intent or result passes when it is accepted */
+static const char *step_failpoint(enum hm_step_action action, bool result)
+{
+	if (action == HM_STEP_FENCE)
+		return result ? "fence-result" : "fence-intent";
+	if (action == HM_STEP_START)
+		return result ? "start-result" : "start-intent";
+	return NULL;
+}
+
+void hm_jobs_failpoint(struct hm_jobs *j, const char *name)
+{
+	failpoint(j, name);
 }
 
 /* ---- what the coordinator issues (recovery.h calls these) -------------- */
@@ -205,7 +236,7 @@ int hm_jobs_issue_create(struct hm_jobs *j, enum hm_job_kind kind, uint32_t host
 	if (host)
 		set_int(o, "target_host", host);
 	set_str(o, "reason", reason);
-	return submit(j, HM_OP_JOB_CREATE, o, &p, false, 0);
+	return submit_fp(j, HM_OP_JOB_CREATE, o, &p, false, 0, "loss");
 }
 
 int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_step_action action,
@@ -221,7 +252,7 @@ int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_st
 	set_str(o, "action", hm_step_action_to_str(action));
 	set_int(o, "host", host);
 	set_str(o, "instance", instance);
-	return submit(j, HM_OP_STEP_INTENT, o, &p, false, 0);
+	return submit_fp(j, HM_OP_STEP_INTENT, o, &p, false, 0, step_failpoint(action, false));
 }
 
 static json_object *result_obj(uint64_t job, uint32_t seq, enum hm_step_state state,
@@ -312,13 +343,19 @@ void hm_jobs_step_finished(struct hm_jobs *j, uint64_t job, uint32_t seq,
 			   enum hm_step_state state, const char *result)
 {
 	const struct pending p = { job, 0 };
+	const char *fp = NULL;
+	size_t i;
 
 	if (j->closing) {
 		running_drop(j, job, seq);
 		return;
 	}
+	for (i = 0; i < j->n_run; i++)
+		if (j->run[i].job == job && j->run[i].seq == seq)
+			fp = step_failpoint(j->run[i].action, true);
 	/* a refused or undecided result leaves the intent: run again, looking first */
-	if (submit(j, HM_OP_STEP_RESULT, result_obj(job, seq, state, result), &p, true, seq) < 0)
+	if (submit_fp(j, HM_OP_STEP_RESULT, result_obj(job, seq, state, result), &p, true, seq,
+		      fp) < 0)
 		running_drop(j, job, seq);
 }
 
@@ -341,7 +378,7 @@ static int run_if_mine(const struct hm_job_step *row, void *data)
 		sc->rc = -ENOMEM;
 		return 1;
 	}
-	j->run[j->n_run++] = (struct running){ row->job, row->seq };
+	j->run[j->n_run++] = (struct running){ row->job, row->seq, row->action };
 	order = (struct hm_step_order){ row->job, row->seq, row->action, row->instance,
 					sc->job->target_host };
 	if (j->seam->step_run(j->seam->ctx, &order) < 0)

@@ -73,6 +73,8 @@ int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state,
 		      const char *reason);
 int hm_jobs_issue_history(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
 			  const char *instance, const char *message);
+/* tests: pass the failpoint name (doc/jobs.md "Failpoints") */
+void hm_jobs_failpoint(struct hm_jobs *j, const char *name);
 /* a change for job (or, job 0, a job-create for host) is undecided */
 bool hm_jobs_busy(const struct hm_jobs *j, uint64_t job, uint32_t host);
 void hm_jobs_log(struct hm_jobs *j, int prio, const char *fmt, ...)

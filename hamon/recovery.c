@@ -497,6 +497,8 @@ static void plan_rebuild(struct plan *p)
 			waiting++;
 		}
 	}
+	if (seq > p->next_seq)
+		hm_jobs_failpoint(p->j, "placement");
 	if (seq == p->next_seq && !waiting && !pending) {
 		snprintf(msg, sizeof(msg), "%zu started elsewhere, %zu lost (local disk)", started, lost);
 		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_DONE, msg);

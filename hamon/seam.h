@@ -41,6 +41,9 @@ struct hm_seam {
 	 * effect is absent, then hm_jobs_step_finished(); never from inside
 	 * this call.  0, or -errno when it could not even start (unknown) */
 	int (*step_run)(void *ctx, const struct hm_step_order *order);
+	/* tests only (may be NULL): a named point of a job was passed here
+	 * (doc/jobs.md "Failpoints"); an armed hamond aborts on it */
+	void (*failpoint)(void *ctx, const char *name);
 };
 
 void hm_seam_log(const struct hm_seam *seam, int prio, const char *fmt, ...)

@@ -76,6 +76,7 @@ enum cmd_kind {
 	C_SET_TRACE, C_FLOW, C_INJECT, C_STATUS, C_EXP_COORD, C_EXP_QUORUM,
 	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG, C_POLICY, C_EXP_POLICY, C_WIPE,
 	C_VM, C_FENCE_MODE, C_CONFIRM, C_CAPACITY, C_EXP_RUNNING, C_EXP_JOB, C_EXP_OWNER,
+	C_FAILPOINT,
 };
 
 enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
@@ -133,6 +134,7 @@ struct node {
 	bool quorate;		/* what it said */
 	struct hamond *h;	/* NULL: hamond not running */
 	uint64_t flow_eagain;	/* next sends fail with -EAGAIN */
+	char failpoint[32];	/* armed: its hamond aborts there ("" = none) */
 	/* the fake host: its capacity, its fence device, and whether it was
 	 * proven off (or an operator confirmed it) since it was last up */
 	uint32_t vcpus;
@@ -160,7 +162,7 @@ struct sim_step {
 	char uuid[37];
 };
 
-enum ev_kind { EV_DELIVER, EV_INJECT, EV_QUORUM, EV_TIMER, EV_COMMAND, EV_CS_DOWN };
+enum ev_kind { EV_DELIVER, EV_INJECT, EV_QUORUM, EV_TIMER, EV_COMMAND, EV_CS_DOWN, EV_ABORT };
 
 struct event {
 	enum ev_kind kind;
@@ -638,6 +640,22 @@ static void sim_step_fire(void *data)
 	hm_jobs_step_finished(h->jobs, st->o.job, st->o.seq, state, result);
 }
 
+/* an armed hamond aborts at its failpoint: at once, but not from inside
+ * the core's call (the event runs next) */
+static void seam_failpoint(void *ctx, const char *name)
+{
+	struct hamond *h = ctx;
+	struct event *e;
+
+	if (strcmp(h->node->failpoint, name))
+		return;
+	h->node->failpoint[0] = '\0';
+	logline(h->sim, "n%u hamond hits failpoint %s", h->node->id, name);
+	e = ev_add(h->sim, EV_ABORT, h->sim->now);
+	e->node = h->node->id;
+	e->gen = h->gen;
+}
+
 static int seam_step_run(void *ctx, const struct hm_step_order *order)
 {
 	struct hamond *h = ctx;
@@ -700,6 +718,7 @@ static struct hamond *hamond_new(struct sim *s, struct node *nd)
 		.log = seam_log,
 		.rejoin = seam_rejoin,
 		.step_run = seam_step_run,
+		.failpoint = seam_failpoint,
 	};
 	h->m = hm_membership_new(&h->seam);
 	if (!h->m) {
@@ -1465,6 +1484,14 @@ static void run_event(struct sim *s, struct event *e)
 	case EV_CS_DOWN:
 		cs_down(s, &s->nodes[e->node]);
 		break;
+	case EV_ABORT:
+		h = s->nodes[e->node].h;
+		if (h && h->gen == e->gen) {
+			logline(s, "n%u hamond aborted", e->node);
+			hamond_free(s, h);
+			reconcile(s);
+		}
+		break;
 	}
 }
 
@@ -1890,6 +1917,9 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 	case C_FENCE_MODE:
 		nd->fence_fails = c->num != 0;
 		break;
+	case C_FAILPOINT:
+		snprintf(nd->failpoint, sizeof(nd->failpoint), "%.31s", c->value);
+		break;
 	case C_CAPACITY:
 		nd->vcpus = (uint32_t)c->num;
 		nd->memory_mib = c->num2;
@@ -2229,6 +2259,21 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 		if (strcmp(argv[2], "ok") && strcmp(argv[2], "fail"))
 			input_error(s, "fence: ok or fail, not '%s'", argv[2]);
 		c->num = !strcmp(argv[2], "fail");
+	} else if (!strcmp(argv[0], "failpoint")) {
+		static const char *const names[] = { "loss", "fence-intent", "fence-result",
+						     "placement", "start-intent", "start-result" };
+		size_t k;
+
+		want_args(s, argc, 3, "failpoint NODE NAME");
+		c->kind = C_FAILPOINT;
+		c->node = parse_node(s, argv[1]);
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (!strcmp(argv[2], names[k]))
+				break;
+		if (k == sizeof(names) / sizeof(names[0]))
+			input_error(s, "failpoint: loss, fence-intent, fence-result, placement, "
+				    "start-intent or start-result, not '%s'", argv[2]);
+		snprintf(c->value, sizeof(c->value), "%s", argv[2]);
 	} else if (!strcmp(argv[0], "confirm")) {
 		want_args(s, argc, 2, "confirm NODE");
 		c->kind = C_CONFIRM;
