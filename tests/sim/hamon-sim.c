@@ -76,7 +76,7 @@ enum cmd_kind {
 	C_SET_TRACE, C_FLOW, C_INJECT, C_STATUS, C_EXP_COORD, C_EXP_QUORUM,
 	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG, C_POLICY, C_EXP_POLICY, C_WIPE,
 	C_VM, C_FENCE_MODE, C_CONFIRM, C_CAPACITY, C_EXP_RUNNING, C_EXP_JOB, C_EXP_OWNER,
-	C_FAILPOINT,
+	C_FAILPOINT, C_HOST_FLAG, C_LIBVIRT, C_START_MODE,
 };
 
 enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
@@ -141,6 +141,8 @@ struct node {
 	uint64_t memory_mib;
 	bool fence_fails;
 	bool fenced;
+	bool libvirt_down;	/* its libvirt daemon is unreachable */
+	uint32_t start_unknown;	/* its next starts run, but report "unknown" */
 };
 
 /* an instance: where the fake libvirts run it (the one-copy truth) */
@@ -553,11 +555,13 @@ static void publish_host(struct hamond *h)
 	if (!s->inventory || !hm_membership_acting(h->m))
 		return;
 	snprintf(payload, sizeof(payload),
-		 "{\"nodeid\":%u,\"name\":\"node%u\",\"boot_id\":\"boot-%u-%llu\",\"libvirt\":\"connected\","
+		 "{\"nodeid\":%u,\"name\":\"node%u\",\"boot_id\":\"boot-%u-%llu\",\"libvirt\":\"%s\","
 		 "\"vcpus\":%u,\"memory_mib\":%llu}", h->node->id, h->node->id, h->node->id,
-		 (unsigned long long)h->gen, h->node->vcpus, (unsigned long long)h->node->memory_mib);
+		 (unsigned long long)h->gen, h->node->libvirt_down ? "unreachable" : "connected",
+		 h->node->vcpus, (unsigned long long)h->node->memory_mib);
 	publish(h, HM_OP_HOST_PUBLISH, payload);
-	for (i = 0; i < s->n_vms; i++)
+	/* unknown is not stopped: nothing to say of domains */
+	for (i = 0; i < s->n_vms && !h->node->libvirt_down; i++)
 		if (s->vms[i].runs_on == h->node->id)
 			publish_vm(h, &s->vms[i]);
 }
@@ -628,6 +632,13 @@ static void sim_step_fire(void *data)
 		logline(s, "n%u started %s", h->node->id, v->name);
 		publish_vm(h, v);
 		result = "started";
+		if (h->node->start_unknown) {
+			/* it runs, but the answer was lost (a libvirt timeout) */
+			h->node->start_unknown--;
+			state = HM_STEP_UNKNOWN;
+			result = "libvirt did not answer within the deadline";
+			logline(s, "n%u start of %s: outcome unknown", h->node->id, v->name);
+		}
 		break;
 	case HM_STEP_OBSERVE:
 		result = "local disk: lost";
@@ -1657,6 +1668,7 @@ static bool settles(enum cmd_kind k)
 	case C_START: case C_KILL: case C_CRASH: case C_CS_STOP: case C_CS_START:
 	case C_HM_STOP: case C_HM_START: case C_PARTITION: case C_HEAL: case C_INJECT:
 	case C_SETTLE: case C_POLICY: case C_VM: case C_CONFIRM: case C_CAPACITY:
+	case C_HOST_FLAG: case C_LIBVIRT:
 		return true;
 	default:
 		return false;
@@ -1902,7 +1914,6 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		if (vm_by_name(s, c->key))
 			input_error(s, "vm: '%s' exists already", c->key);
 		s->n_vms++;
-		s->inventory = true;
 		snprintf(v->uuid, sizeof(v->uuid), "00000000-0000-4000-8000-%012zx", s->n_vms);
 		snprintf(v->name, sizeof(v->name), "%.31s", c->key);
 		hm_storage_from_str(c->value, &v->storage);
@@ -1916,6 +1927,28 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 	}
 	case C_FENCE_MODE:
 		nd->fence_fails = c->num != 0;
+		break;
+	case C_HOST_FLAG: {
+		struct hamond *h = NULL;
+		char payload[128];
+
+		for (i = 1; i <= s->n && !h; i++)
+			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
+				h = s->nodes[i].h;
+		if (!h)
+			input_error(s, "host: no acting hamond to ask");
+		snprintf(payload, sizeof(payload), "{\"nodeid\":%u,\"%s\":%llu}", c->node, c->key,
+			 (unsigned long long)c->num);
+		publish(h, HM_OP_HOST_FLAGS, payload);
+		break;
+	}
+	case C_LIBVIRT:
+		nd->libvirt_down = c->num != 0;
+		if (nd->h)
+			publish_host(nd->h);
+		break;
+	case C_START_MODE:
+		nd->start_unknown = (uint32_t)c->num;
 		break;
 	case C_FAILPOINT:
 		snprintf(nd->failpoint, sizeof(nd->failpoint), "%.31s", c->value);
@@ -2237,6 +2270,7 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 		if (argc < 3 || argc > 6)
 			input_error(s, "usage: vm NODE NAME [shared|volume|local] [VCPUS MIB]");
 		c->kind = C_VM;
+		s->inventory = true;	/* hosts publish from the first sync on */
 		c->node = parse_node(s, argv[1]);
 		if (strlen(argv[2]) >= 32 || strpbrk(argv[2], "\"\\/<>&"))
 			input_error(s, "vm: bad name '%s'", argv[2]);
@@ -2259,6 +2293,39 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 		if (strcmp(argv[2], "ok") && strcmp(argv[2], "fail"))
 			input_error(s, "fence: ok or fail, not '%s'", argv[2]);
 		c->num = !strcmp(argv[2], "fail");
+	} else if (!strcmp(argv[0], "host")) {
+		static const struct { const char *verb, *key; uint64_t v; } t[] = {
+			{ "maintenance-on", "maintenance", 1 }, { "maintenance-off", "maintenance", 0 },
+			{ "disable", "disabled", 1 }, { "enable", "disabled", 0 },
+			{ "reserve", "reserved", 1 }, { "unreserve", "reserved", 0 },
+		};
+		size_t k;
+
+		want_args(s, argc, 3, "host NODE maintenance-on|maintenance-off|disable|enable|reserve|unreserve");
+		c->kind = C_HOST_FLAG;
+		s->inventory = true;
+		c->node = parse_node(s, argv[1]);
+		for (k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+			if (!strcmp(argv[2], t[k].verb))
+				break;
+		if (k == sizeof(t) / sizeof(t[0]))
+			input_error(s, "host: maintenance-on, maintenance-off, disable, enable, reserve or "
+				    "unreserve, not '%s'", argv[2]);
+		snprintf(c->key, sizeof(c->key), "%s", t[k].key);
+		c->num = t[k].v;
+	} else if (!strcmp(argv[0], "libvirt")) {
+		want_args(s, argc, 3, "libvirt NODE up|down");
+		c->kind = C_LIBVIRT;
+		s->inventory = true;
+		c->node = parse_node(s, argv[1]);
+		if (strcmp(argv[2], "up") && strcmp(argv[2], "down"))
+			input_error(s, "libvirt: up or down, not '%s'", argv[2]);
+		c->num = !strcmp(argv[2], "down");
+	} else if (!strcmp(argv[0], "start-unknown")) {
+		want_args(s, argc, 3, "start-unknown NODE COUNT");
+		c->kind = C_START_MODE;
+		c->node = parse_node(s, argv[1]);
+		c->num = parse_num(s, argv[2], "count", 0, 100);
 	} else if (!strcmp(argv[0], "failpoint")) {
 		static const char *const names[] = { "loss", "fence-intent", "fence-result",
 						     "placement", "start-intent", "start-result" };
@@ -2281,6 +2348,7 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 	} else if (!strcmp(argv[0], "capacity")) {
 		want_args(s, argc, 4, "capacity NODE VCPUS MIB");
 		c->kind = C_CAPACITY;
+		s->inventory = true;
 		c->node = parse_node(s, argv[1]);
 		c->num = parse_num(s, argv[2], "vCPUs", 0, 1u << 20);
 		c->num2 = parse_num(s, argv[3], "MiB", 0, 1ull << 40);
