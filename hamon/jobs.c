@@ -38,6 +38,14 @@ struct hm_jobs {
 	size_t n_run, cap_run;
 	struct pending *pend;
 	size_t n_pend, cap_pend;
+	/* the startup window: since when this member acts, and every node it
+	 * saw in the corosync membership since it started */
+	bool acting_once;
+	uint64_t acting_since_ms;
+	uint32_t *seen;
+	size_t n_seen, cap_seen;
+	bool window_timer_armed;
+	hm_timer_t window_timer;
 	/* jobs already alerted for (an operator must act): said once */
 	uint64_t *alerted;
 	size_t n_alerted, cap_alerted;
@@ -412,6 +420,45 @@ static int collect_open(const struct hm_job *row, void *data)
 	return 0;
 }
 
+static void note_members(struct hm_jobs *j)
+{
+	const uint32_t *members;
+	size_t n = hm_membership_totem_members(j->m, &members), i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < j->n_seen && j->seen[k] != members[i]; k++)
+			;
+		if (k == j->n_seen &&
+		    grow((void **)&j->seen, &j->cap_seen, j->n_seen, sizeof(*j->seen)) == 0)
+			j->seen[j->n_seen++] = members[i];
+	}
+}
+
+static void window_ended(void *data)
+{
+	struct hm_jobs *j = data;
+
+	j->window_timer_armed = false;
+	hm_jobs_kick(j);
+}
+
+uint64_t hm_jobs_unseen_lost_in(struct hm_jobs *j, uint32_t nodeid, uint64_t window_ms)
+{
+	uint64_t now = j->seam->now_ms(j->seam->ctx), end = j->acting_since_ms + window_ms;
+	size_t k;
+
+	for (k = 0; k < j->n_seen; k++)
+		if (j->seen[k] == nodeid)
+			return 0;
+	if (now >= end)
+		return 0;
+	/* look again when the window ends */
+	if (!j->window_timer_armed &&
+	    j->seam->timer_start(j->seam->ctx, end - now, window_ended, j, &j->window_timer) == 0)
+		j->window_timer_armed = true;
+	return end - now;
+}
+
 static void evaluate(void *data)
 {
 	struct hm_jobs *j = data;
@@ -423,6 +470,11 @@ static void evaluate(void *data)
 	j->timer_armed = false;
 	if (j->closing || !hm_membership_acting(j->m))
 		return;
+	if (!j->acting_once) {
+		j->acting_once = true;
+		j->acting_since_ms = j->seam->now_ms(j->seam->ctx);
+	}
+	note_members(j);
 	rc = hm_store_job_list(j->store, collect_open, &open);
 	if (rc == 0)
 		rc = open.rc;
@@ -469,7 +521,9 @@ void hm_jobs_close(struct hm_jobs *j)
 	j->closing = true;
 	if (j->timer_armed)
 		j->seam->timer_stop(j->seam->ctx, j->timer);
-	j->timer_armed = false;
+	if (j->window_timer_armed)
+		j->seam->timer_stop(j->seam->ctx, j->window_timer);
+	j->timer_armed = j->window_timer_armed = false;
 }
 
 void hm_jobs_free(struct hm_jobs *j)
@@ -477,6 +531,7 @@ void hm_jobs_free(struct hm_jobs *j)
 	if (!j)
 		return;
 	hm_jobs_close(j);
+	free(j->seen);
 	free(j->run);
 	free(j->pend);
 	free(j->alerted);

@@ -73,6 +73,13 @@ int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state,
 		      const char *reason);
 int hm_jobs_issue_history(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
 			  const char *instance, const char *message);
+/*
+ * The startup window: a node this member never saw in the corosync
+ * membership since it started acting counts as lost only once window_ms
+ * passed since then (it may still be booting after a cold start).  The
+ * milliseconds left (and a look again then), or 0: lost now.
+ */
+uint64_t hm_jobs_unseen_lost_in(struct hm_jobs *j, uint32_t nodeid, uint64_t window_ms);
 /* tests: pass the failpoint name (doc/jobs.md "Failpoints") */
 void hm_jobs_failpoint(struct hm_jobs *j, const char *name);
 /* a change for job (or, job 0, a job-create for host) is undecided */

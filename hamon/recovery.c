@@ -207,6 +207,18 @@ static void hm_place(const struct hm_place_input *in, struct hm_place_result *re
 	}
 }
 
+static int64_t policy_int(struct hm_store *s, const char *key)
+{
+	struct hm_policy_entry *e = NULL;
+	int64_t v = 0;
+
+	hm_store_policy_get(s, key, &e);
+	if (hm_policy_int(key, e ? e->value : NULL, &v) < 0)
+		hm_policy_int(key, NULL, &v);
+	free(e);
+	return v;
+}
+
 /* ---- loss detection ----------------------------------------------------- */
 
 struct open_recoveries {
@@ -244,9 +256,11 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 	struct open_recoveries open = { 0 };
 	const uint32_t *members;
 	size_t n_members, i, k;
+	uint64_t window_ms;
 	char why[MSG_MAX];
 	int rc;
 
+	window_ms = (uint64_t)policy_int(s, "startup_window_s") * 1000;
 	n_members = hm_membership_totem_members(m, &members);
 	rc = hm_store_host_list(s, collect_host, &hosts);
 	if (rc == 0)
@@ -276,6 +290,8 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 			owned += insts.v[k].row.owner == h->nodeid;
 		if (!owned)
 			continue;	/* nothing to recover: a drained node may leave */
+		if (hm_jobs_unseen_lost_in(j, h->nodeid, window_ms))
+			continue;	/* never seen since the cluster formed: maybe booting */
 		snprintf(why, sizeof(why), "node %u left the corosync membership owning %zu instance%s",
 			 h->nodeid, owned, owned == 1 ? "" : "s");
 		hm_jobs_log(j, LOG_WARNING, "recovery: %s", why);
