@@ -574,3 +574,15 @@ out:
 	free(p.hosts.v);
 	free(p.insts.v);
 }
+
+enum hm_local_verdict hm_recovery_local_domain(struct hm_store *s, uint32_t me, const char *uuid,
+					       bool fenced_back)
+{
+	struct hm_instance *row = NULL;
+	enum hm_local_verdict v = HM_LOCAL_PUBLISH;
+
+	if (hm_store_instance_get(s, uuid, &row) == 0 && row->owner && row->owner != me)
+		v = fenced_back ? HM_LOCAL_REMOVE : HM_LOCAL_ALARM;
+	free(row);
+	return v;
+}

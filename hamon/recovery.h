@@ -28,6 +28,21 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_store *s,
 		      const struct hm_job *job);
 
+/*
+ * Rejoin safety: what a host does with a domain its own libvirt has, given
+ * the store.  fenced_back: the store said this host was fenced when it
+ * joined again with a new boot id (read before it republishes itself).
+ */
+enum hm_local_verdict {
+	HM_LOCAL_PUBLISH = 0,	/* ours, or new to the store: publish it */
+	HM_LOCAL_REMOVE,	/* a stale copy of an instance rebuilt elsewhere while we
+				 * were fenced: destroy and undefine it before anything else */
+	HM_LOCAL_ALARM,		/* owned elsewhere and we were not fenced: a double run
+				 * suspected; touch nothing, tell the operator */
+};
+enum hm_local_verdict hm_recovery_local_domain(struct hm_store *s, uint32_t me, const char *uuid,
+					       bool fenced_back);
+
 /* the mutation check only (tests/sim/mutation.test): when set, the guard
  * "nothing starts elsewhere before the fence" is switched off, and some
  * scenario must then fail */

@@ -142,6 +142,7 @@ struct node {
 	bool fence_fails;
 	bool fenced;
 	bool libvirt_down;	/* its libvirt daemon is unreachable */
+	bool fenced_back;	/* hamond found it fenced in the store at (re)join */
 	uint32_t start_unknown;	/* its next starts run, but report "unknown" */
 };
 
@@ -154,6 +155,8 @@ struct vm {
 	uint64_t memory_mib;
 	uint32_t runs_on;	/* 0: no QEMU anywhere */
 	uint32_t home;		/* where it ran last */
+	nodeset_t defined;	/* the fake libvirts that have a definition */
+	bool autostart;		/* its definitions start at boot */
 };
 
 /* a fake step in flight on a hamond */
@@ -554,6 +557,15 @@ static void publish_host(struct hamond *h)
 
 	if (!s->inventory || !hm_membership_acting(h->m))
 		return;
+	{
+		/* as inventory.c: fenced and back with a new boot? before we
+		 * republish ourselves (that says online) */
+		struct hm_host *me = NULL;
+
+		h->node->fenced_back = hm_store_host_get(h->store, h->node->id, &me) == 0 &&
+				       me->state == HM_HOST_FENCED;
+		free(me);
+	}
 	snprintf(payload, sizeof(payload),
 		 "{\"nodeid\":%u,\"name\":\"node%u\",\"boot_id\":\"boot-%u-%llu\",\"libvirt\":\"%s\","
 		 "\"vcpus\":%u,\"memory_mib\":%llu}", h->node->id, h->node->id, h->node->id,
@@ -561,9 +573,36 @@ static void publish_host(struct hamond *h)
 		 h->node->vcpus, (unsigned long long)h->node->memory_mib);
 	publish(h, HM_OP_HOST_PUBLISH, payload);
 	/* unknown is not stopped: nothing to say of domains */
-	for (i = 0; i < s->n_vms && !h->node->libvirt_down; i++)
-		if (s->vms[i].runs_on == h->node->id)
-			publish_vm(h, &s->vms[i]);
+	for (i = 0; i < s->n_vms && !h->node->libvirt_down; i++) {
+		struct vm *v = &s->vms[i];
+
+		if (!(v->defined & bit(h->node->id)))
+			continue;
+		switch (hm_recovery_local_domain(h->store, h->node->id, v->uuid,
+						 h->node->fenced_back)) {
+		case HM_LOCAL_REMOVE:
+			logline(s, "n%u removed its stale copy of %s%s", h->node->id, v->name,
+				v->runs_on == h->node->id ? " (it was running)" : "");
+			v->defined &= ~bit(h->node->id);
+			if (v->runs_on == h->node->id)
+				v->runs_on = 0;
+			break;
+		case HM_LOCAL_ALARM:
+			logline(s, "n%u: %s is owned elsewhere: double run suspected", h->node->id,
+				v->name);
+			break;
+		case HM_LOCAL_PUBLISH:
+			/* hamon starts HA instances itself: libvirt must not at boot,
+			 * or a fenced node would run a second copy when it comes back */
+			if (v->autostart) {
+				logline(s, "n%u turned autostart off for %s", h->node->id, v->name);
+				v->autostart = false;
+			}
+			if (v->runs_on == h->node->id)
+				publish_vm(h, v);
+			break;
+		}
+	}
 }
 
 /* the node loses power: corosync, hamond and every QEMU are gone */
@@ -629,6 +668,7 @@ static void sim_step_fire(void *data)
 				     "n%u starts %s of n%u, which was not fenced", h->node->id, v->name,
 				     v->home);
 		v->runs_on = v->home = h->node->id;
+		v->defined |= bit(h->node->id);	/* defined with autostart off */
 		logline(s, "n%u started %s", h->node->id, v->name);
 		publish_vm(h, v);
 		result = "started";
@@ -1819,6 +1859,16 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		nd->cs_up = true;
 		nd->fenced = false;
 		logline(s, "n%u corosync started", c->node);
+		/* a node that was powered off boots: libvirt autostarts */
+		for (i = 0; i < s->n_vms && !nd->h; i++)
+			if ((s->vms[i].defined & bit(c->node)) && s->vms[i].autostart) {
+				if (s->vms[i].runs_on)
+					check_failed(s, "invariant 9 (one copy)",
+						     "n%u autostarted %s while it runs on n%u", c->node,
+						     s->vms[i].name, s->vms[i].runs_on);
+				s->vms[i].runs_on = c->node;
+				logline(s, "n%u libvirt autostarted %s", c->node, s->vms[i].name);
+			}
 		reconcile(s);
 		break;
 	case C_HM_STOP:
@@ -1920,6 +1970,8 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		v->vcpus = (uint32_t)c->num2;
 		v->memory_mib = c->num3;
 		v->runs_on = v->home = c->node;
+		v->defined = bit(c->node);
+		v->autostart = c->num != 0;
 		if (nd->h && hm_membership_acting(nd->h->m)) {
 			publish_host(nd->h);
 		}
@@ -2267,8 +2319,12 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 		snprintf(c->key, sizeof(c->key), "%s", argv[2]);
 		snprintf(c->value, sizeof(c->value), "%s", argv[3]);
 	} else if (!strcmp(argv[0], "vm")) {
+		if (argc > 3 && !strcmp(argv[argc - 1], "autostart")) {
+			c->num = 1;
+			argc--;
+		}
 		if (argc < 3 || argc > 6)
-			input_error(s, "usage: vm NODE NAME [shared|volume|local] [VCPUS MIB]");
+			input_error(s, "usage: vm NODE NAME [shared|volume|local] [VCPUS MIB] [autostart]");
 		c->kind = C_VM;
 		s->inventory = true;	/* hosts publish from the first sync on */
 		c->node = parse_node(s, argv[1]);
