@@ -46,6 +46,8 @@ struct hm_jobs {
 	size_t n_seen, cap_seen;
 	bool window_timer_armed;
 	hm_timer_t window_timer;
+	bool retry_timer_armed;
+	hm_timer_t retry_timer;
 	/* jobs already alerted for (an operator must act): said once */
 	uint64_t *alerted;
 	size_t n_alerted, cap_alerted;
@@ -442,6 +444,28 @@ static void window_ended(void *data)
 	hm_jobs_kick(j);
 }
 
+static void retry_due(void *data)
+{
+	struct hm_jobs *j = data;
+
+	j->retry_timer_armed = false;
+	hm_jobs_kick(j);
+}
+
+bool hm_jobs_retry_after(struct hm_jobs *j, int64_t since_wall_ms, uint64_t delay_ms)
+{
+	uint64_t now = j->seam->wall_ms(j->seam->ctx);
+	uint64_t due = (uint64_t)(since_wall_ms > 0 ? since_wall_ms : 0) + delay_ms;
+
+	if (now >= due)
+		return true;
+	/* one timer for every backoff: the earliest is enough, each look re-arms */
+	if (!j->retry_timer_armed &&
+	    j->seam->timer_start(j->seam->ctx, due - now, retry_due, j, &j->retry_timer) == 0)
+		j->retry_timer_armed = true;
+	return false;
+}
+
 uint64_t hm_jobs_unseen_lost_in(struct hm_jobs *j, uint32_t nodeid, uint64_t window_ms)
 {
 	uint64_t now = j->seam->now_ms(j->seam->ctx), end = j->acting_since_ms + window_ms;
@@ -523,7 +547,9 @@ void hm_jobs_close(struct hm_jobs *j)
 		j->seam->timer_stop(j->seam->ctx, j->timer);
 	if (j->window_timer_armed)
 		j->seam->timer_stop(j->seam->ctx, j->window_timer);
-	j->timer_armed = j->window_timer_armed = false;
+	if (j->retry_timer_armed)
+		j->seam->timer_stop(j->seam->ctx, j->retry_timer);
+	j->timer_armed = j->window_timer_armed = j->retry_timer_armed = false;
 }
 
 void hm_jobs_free(struct hm_jobs *j)

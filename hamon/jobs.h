@@ -80,6 +80,9 @@ int hm_jobs_issue_history(struct hm_jobs *j, uint64_t job, const char *kind, uin
  * milliseconds left (and a look again then), or 0: lost now.
  */
 uint64_t hm_jobs_unseen_lost_in(struct hm_jobs *j, uint32_t nodeid, uint64_t window_ms);
+/* a retry of what ended unknown at since_wall_ms (the step's time) is due
+ * delay_ms later: true when it is, else false and a look again then */
+bool hm_jobs_retry_after(struct hm_jobs *j, int64_t since_wall_ms, uint64_t delay_ms);
 /* tests: pass the failpoint name (doc/jobs.md "Failpoints") */
 void hm_jobs_failpoint(struct hm_jobs *j, const char *name);
 /* a change for job (or, job 0, a job-create for host) is undecided */

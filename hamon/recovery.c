@@ -10,6 +10,8 @@
 
 #define UUID_LEN 37
 #define MSG_MAX 512
+/* an unknown outcome is retried after this, not in a tight loop */
+#define RETRY_UNKNOWN_MS 2000
 
 /* ---- snapshots of the store (strings copied: rows die with callbacks) --- */
 
@@ -371,16 +373,16 @@ static bool fenced(const struct plan *p, const struct hm_host *target)
 	return false;
 }
 
-/* a fence step failed for good: every level was tried; the operator decides */
-static bool fence_failed(const struct plan *p)
+/* the job's last fence step, or NULL */
+static const struct hm_job_step *last_fence(const struct plan *p)
 {
+	const struct hm_job_step *last = NULL;
 	size_t i;
-	bool failed = false;
 
 	for (i = 0; i < p->steps.n; i++)
 		if (p->steps.v[i].action == HM_STEP_FENCE)
-			failed = p->steps.v[i].state == HM_STEP_FAILED;
-	return failed;
+			last = &p->steps.v[i];
+	return last;
 }
 
 static bool any_start(const struct plan *p)
@@ -415,7 +417,9 @@ static void plan_fence(struct plan *p)
 {
 	char why[MSG_MAX];
 
-	if (fence_failed(p)) {
+	const struct hm_job_step *last = last_fence(p);
+
+	if (last && last->state == HM_STEP_FAILED) {
 		/* escalation ended: an alert, and the operator's `fence confirm` */
 		hm_jobs_alert(p->j, p->job->id, "recovery of node %u: fencing failed on every level; "
 			      "nothing is rebuilt until `hamonctl fence confirm`", p->job->target_host);
@@ -425,6 +429,11 @@ static void plan_fence(struct plan *p)
 		hm_jobs_alert(p->j, p->job->id, "recovery of node %u: %s", p->job->target_host, why);
 		return;
 	}
+	/* off is idempotent: an unknown outcome is fenced again, after a pause
+	 * when its executor is still here (no tight loop), at once if it left */
+	if (last && last->state == HM_STEP_UNKNOWN && hm_membership_in_group(p->m, last->host) &&
+	    !hm_jobs_retry_after(p->j, last->updated_ms, RETRY_UNKNOWN_MS))
+		return;
 	hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL);
 }
 
@@ -451,7 +460,8 @@ static void plan_rebuild(struct plan *p)
 				started++;
 			} else if (start->state == HM_STEP_UNKNOWN) {
 				/* only the same target, after it looked */
-				if (hm_membership_in_group(p->m, start->host))
+				if (hm_membership_in_group(p->m, start->host) &&
+				    hm_jobs_retry_after(p->j, start->updated_ms, RETRY_UNKNOWN_MS))
 					hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_START,
 							   start->host, in->uuid);
 				waiting++;
