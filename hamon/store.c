@@ -39,7 +39,7 @@ static const char *const requested_v[] = { "started", "stopped" };
 static const char *const ha_policy_v[] = { "ha", "none" };
 static const char *const observed_v[] = {
 	"running", "paused", "shutoff", "crashed", "unknown", "absent" };
-static const char *const job_kind_v[] = { "recovery", "drain", "evacuate", "migrate" };
+static const char *const job_kind_v[] = { "recovery", "drain", "evacuate", "migrate", "fence" };
 static const char *const job_state_v[] = {
 	"accepted", "running", "done", "failed", "cancelled" };
 static const char *const step_action_v[] = {
@@ -223,6 +223,23 @@ static const char *const migrations[] = {
 	") STRICT;"
 	"CREATE INDEX history_host ON history (host, id);"
 	"CREATE INDEX history_ts ON history (ts_ms, id);",
+
+	/* 1 -> 2: a job may be an operator's fence (`hamonctl fence HOST`);
+	 * a CHECK changes only by rebuilding the table */
+	"CREATE TABLE jobs_v2 ("
+	" id INTEGER PRIMARY KEY CHECK (id > 0),"
+	" kind TEXT NOT NULL CHECK (kind IN ('recovery', 'drain', 'evacuate',"
+	"  'migrate', 'fence')),"
+	" state TEXT NOT NULL CHECK (state IN ('accepted', 'running', 'done',"
+	"  'failed', 'cancelled')),"
+	" target_host INTEGER CHECK (target_host " NODEID_RANGE "),"
+	" created_ms INTEGER NOT NULL CHECK (created_ms >= 0),"
+	" updated_ms INTEGER NOT NULL CHECK (updated_ms >= created_ms),"
+	" reason TEXT"
+	") STRICT;"
+	"INSERT INTO jobs_v2 SELECT * FROM jobs;"
+	"DROP TABLE jobs;"
+	"ALTER TABLE jobs_v2 RENAME TO jobs;",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HM_STORE_SCHEMA_VERSION, "a migration per version");
 

@@ -41,7 +41,7 @@
 
 #include "wire.h"
 
-#define HM_STORE_SCHEMA_VERSION 1
+#define HM_STORE_SCHEMA_VERSION 2
 #define HM_STORE_CHECKSUM_LEN 32	/* SHA-256 */
 
 struct hm_store;
@@ -92,7 +92,14 @@ enum hm_observed {
 	HM_OBSERVED_ABSENT,
 	HM_OBSERVED_MAX
 };
-enum hm_job_kind { HM_JOB_RECOVERY = 0, HM_JOB_DRAIN, HM_JOB_EVACUATE, HM_JOB_MIGRATE, HM_JOB_KIND_MAX };
+enum hm_job_kind {
+	HM_JOB_RECOVERY = 0,
+	HM_JOB_DRAIN,
+	HM_JOB_EVACUATE,
+	HM_JOB_MIGRATE,
+	HM_JOB_FENCE,		/* an operator's fence of one host (schema 2) */
+	HM_JOB_KIND_MAX
+};
 enum hm_job_state {
 	HM_JOB_ACCEPTED = 0,
 	HM_JOB_RUNNING,

@@ -332,7 +332,51 @@ END_TEST
  * migration step (never edit a released one), bump HM_STORE_SCHEMA_VERSION,
  * describe it in doc/store.md, then update the hash.
  */
-#define SCHEMA_FNV1A64 0xa0c781a00dea9b93ull
+#define SCHEMA_FNV1A64 0xb2e0f68c037f956cull
+
+
+/* schema 1 -> 2: the jobs table is rebuilt to take 'fence'; its rows and
+ * their steps survive */
+START_TEST(test_migration_1_to_2)
+{
+	struct hm_job *j = NULL, fence = { .id = 9, .kind = HM_JOB_FENCE, .state = HM_JOB_ACCEPTED };
+	struct hm_job_step *stp = NULL;
+	sqlite3 *db;
+
+	hm_store_close(st);
+	st = NULL;
+	/* make this a schema-1 store holding a job with a step */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+		"PRAGMA foreign_keys = OFF;"
+		"DROP TABLE jobs;"
+		"CREATE TABLE jobs (id INTEGER PRIMARY KEY CHECK (id > 0),"
+		" kind TEXT NOT NULL CHECK (kind IN ('recovery', 'drain', 'evacuate', 'migrate')),"
+		" state TEXT NOT NULL CHECK (state IN ('accepted', 'running', 'done', 'failed',"
+		"  'cancelled')),"
+		" target_host INTEGER CHECK (target_host BETWEEN 1 AND 4294967295),"
+		" created_ms INTEGER NOT NULL CHECK (created_ms >= 0),"
+		" updated_ms INTEGER NOT NULL CHECK (updated_ms >= created_ms), reason TEXT) STRICT;"
+		"INSERT INTO jobs VALUES (5, 'drain', 'running', NULL, 1, 2, 'kept');"
+		"INSERT INTO job_steps VALUES (5, 0, NULL, 'fence', NULL, 'intent', NULL, 2);"
+		"UPDATE meta SET value = 1 WHERE key = 'schema_version';", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO jobs VALUES (6, 'fence', 'running', NULL, 1, 2,"
+				      " NULL)", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+
+	ck_assert_int_eq(hm_store_open(path, &st), 0);
+	ck_assert_int_eq(hm_store_job_get(st, 5, &j), 0);
+	ck_assert_int_eq(j->kind, HM_JOB_DRAIN);
+	ck_assert_str_eq(j->reason, "kept");
+	free(j);
+	ck_assert_int_eq(hm_store_job_step_get(st, 5, 0, &stp), 0);
+	free(stp);
+	ck_assert_int_eq(hm_store_job_upsert(st, &fence), 0);
+	/* the steps still go with their job */
+	ck_assert_int_eq(hm_store_job_delete(st, 5), 0);
+	ck_assert_int_eq(hm_store_job_step_get(st, 5, 0, &stp), -ENOENT);
+}
+END_TEST
 
 START_TEST(test_schema_golden)
 {
@@ -1358,7 +1402,7 @@ END_TEST
  * the content fill() writes.  If this fails you changed the encoding or the
  * schema: two versions of hamond would no longer agree on a digest.
  */
-#define GOLDEN_CHECKSUM "c5075558594152c1f147bf655ecccc9647250b2e93ac9748854ff3abe1a54ecd"
+#define GOLDEN_CHECKSUM "3da1bf8db35d89cf49cbac1063c5bdb500f2a398de4f711e8e1b2a0948efb9c2"
 #define GOLDEN_HOSTS "6922917323af46ebfdb2035e33ef7abab4774175a35387dc83a7c31d3128cc41"
 
 START_TEST(test_checksum_golden)
@@ -2192,6 +2236,7 @@ int main(void)
 	add_store_test(s, test_open_settings_and_reopen);
 	add_store_test(s, test_locked_by_another_process);
 	add_store_test(s, test_schema_golden);
+	add_store_test(s, test_migration_1_to_2);
 	add_store_test(s, test_enums);
 	add_store_test(s, test_host_roundtrip);
 	add_store_test(s, test_get_returns_own_copy);
