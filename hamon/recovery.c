@@ -283,15 +283,28 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 		const struct hm_host *h = &hosts.v[i];
 		size_t owned = 0;
 
-		/* a member (even one whose hamond is down) is not lost; a fenced
-		 * host already was; one job per loss */
-		if (in_set(members, n_members, h->nodeid) || h->state == HM_HOST_FENCED ||
-		    in_set(open.hosts, open.n, h->nodeid) || hm_jobs_busy(j, 0, h->nodeid))
+		size_t evacuable = 0;
+
+		/* a member (even one whose hamond is down) is not lost; one job
+		 * per loss */
+		if (in_set(members, n_members, h->nodeid) || in_set(open.hosts, open.n, h->nodeid) ||
+		    hm_jobs_busy(j, 0, h->nodeid))
 			continue;
-		for (k = 0; k < insts.n; k++)
-			owned += insts.v[k].row.owner == h->nodeid;
-		if (!owned)
-			continue;	/* nothing to recover: a drained node may leave */
+		for (k = 0; k < insts.n; k++) {
+			const struct hm_instance *in = &insts.v[k].row;
+
+			if (in->owner != h->nodeid)
+				continue;
+			owned++;
+			evacuable += in->ha_policy == HM_HA_POLICY_HA &&
+				     in->requested == HM_REQUESTED_STARTED &&
+				     in->storage != HM_STORAGE_LOCAL;
+		}
+		/* nothing to recover: a drained node may leave; a fenced one
+		 * (by a recovery or an operator) is recovered while it still
+		 * owns something a recovery would start elsewhere */
+		if (!owned || (h->state == HM_HOST_FENCED && !evacuable))
+			continue;
 		if (hm_jobs_unseen_lost_in(j, h->nodeid, window_ms))
 			continue;	/* never seen since the cluster formed: maybe booting */
 		snprintf(why, sizeof(why), "node %u left the corosync membership owning %zu instance%s",
@@ -437,6 +450,26 @@ static void plan_fence(struct plan *p)
 	hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL);
 }
 
+/* an operator's fence: one fence step (no storm guard: a person asked);
+ * the job ends with its outcome */
+static void plan_operator_fence(struct plan *p)
+{
+	const struct hm_job_step *last = last_fence(p);
+
+	if (!last) {
+		hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL);
+		return;
+	}
+	if (last->state == HM_STEP_UNKNOWN) {
+		plan_fence(p);
+		return;
+	}
+	hm_jobs_issue_end(p->j, p->job->id,
+			  last->state == HM_STEP_DONE ? HM_JOB_DONE : HM_JOB_FAILED,
+			  last->state == HM_STEP_DONE ? "the host is proven off" :
+			  "fencing failed on every level");
+}
+
 /* the instances the job still has to bring up, and the verdict on the rest */
 static void plan_rebuild(struct plan *p)
 {
@@ -543,7 +576,8 @@ void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_stor
 	size_t i, n_members;
 	int rc;
 
-	if (job->kind != HM_JOB_RECOVERY)
+	if (job->kind != HM_JOB_RECOVERY && job->kind != HM_JOB_FENCE &&
+	    job->kind != HM_JOB_EVACUATE)
 		return;
 	rc = hm_store_job_step_list(s, job->id, collect_step, &p.steps);
 	if (rc == 0)
@@ -567,6 +601,17 @@ void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_stor
 		goto out;
 	target = host_of(&p.hosts, job->target_host);
 	n_members = hm_membership_totem_members(m, &members);
+	if (job->kind == HM_JOB_FENCE) {
+		plan_operator_fence(&p);
+		goto out;
+	}
+	if (job->kind == HM_JOB_EVACUATE && !fenced(&p, target)) {
+		/* an operator's evacuation rebuilds only what is proven off */
+		hm_jobs_issue_end(j, job->id, HM_JOB_FAILED,
+				  "the host is not fenced: `hamonctl fence HOST`, or "
+				  "`hamonctl fence confirm HOST` once it is off");
+		goto out;
+	}
 	if (!fenced(&p, target)) {
 		if (in_set(members, n_members, job->target_host) && !any_start(&p)) {
 			/* back before it was fenced: it kept its instances */

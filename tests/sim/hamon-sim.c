@@ -76,7 +76,7 @@ enum cmd_kind {
 	C_SET_TRACE, C_FLOW, C_INJECT, C_STATUS, C_EXP_COORD, C_EXP_QUORUM,
 	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG, C_POLICY, C_EXP_POLICY, C_WIPE,
 	C_VM, C_FENCE_MODE, C_CONFIRM, C_CAPACITY, C_EXP_RUNNING, C_EXP_JOB, C_EXP_OWNER,
-	C_FAILPOINT, C_HOST_FLAG, C_LIBVIRT, C_START_MODE,
+	C_FAILPOINT, C_HOST_FLAG, C_LIBVIRT, C_START_MODE, C_OPERATOR_JOB,
 };
 
 enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
@@ -1708,7 +1708,7 @@ static bool settles(enum cmd_kind k)
 	case C_START: case C_KILL: case C_CRASH: case C_CS_STOP: case C_CS_START:
 	case C_HM_STOP: case C_HM_START: case C_PARTITION: case C_HEAL: case C_INJECT:
 	case C_SETTLE: case C_POLICY: case C_VM: case C_CONFIRM: case C_CAPACITY:
-	case C_HOST_FLAG: case C_LIBVIRT:
+	case C_HOST_FLAG: case C_LIBVIRT: case C_OPERATOR_JOB:
 		return true;
 	default:
 		return false;
@@ -1769,6 +1769,7 @@ static void expect_policy(struct sim *s, const struct cmd *c)
 }
 
 struct job_find {
+	enum hm_job_kind kind;
 	uint32_t host;
 	bool found;
 	enum hm_job_state state;
@@ -1779,7 +1780,7 @@ static int find_last_job(const struct hm_job *row, void *data)
 {
 	struct job_find *f = data;
 
-	if (row->kind == HM_JOB_RECOVERY && row->target_host == f->host) {
+	if (row->kind == f->kind && row->target_host == f->host) {
 		f->found = true;
 		f->state = row->state;
 	}
@@ -1994,6 +1995,21 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		publish(h, HM_OP_HOST_FLAGS, payload);
 		break;
 	}
+	case C_OPERATOR_JOB: {
+		struct hamond *h = NULL;
+		char payload[256];
+
+		for (i = 1; i <= s->n && !h; i++)
+			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
+				h = s->nodes[i].h;
+		if (!h)
+			input_error(s, "%s: no acting hamond to ask", c->key);
+		snprintf(payload, sizeof(payload),
+			 "{\"id\":%llu,\"kind\":\"%s\",\"target_host\":%u,\"reason\":\"an operator asked\"}",
+			 (unsigned long long)hm_jobs_new_id(h->jobs), c->key, c->node);
+		publish(h, HM_OP_JOB_CREATE, payload);
+		break;
+	}
 	case C_LIBVIRT:
 		nd->libvirt_down = c->num != 0;
 		if (nd->h)
@@ -2056,12 +2072,12 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 	}
 	case C_EXP_JOB: {
 		struct hamond *h = need_hamond(s, c->node);
-		struct job_find f = { .host = (uint32_t)c->num };
+		struct job_find f = { .kind = (enum hm_job_kind)c->num2, .host = (uint32_t)c->num };
 
 		hm_store_job_list(h->store, find_last_job, &f);
 		if (strcmp(f.found ? hm_job_state_to_str(f.state) : "none", c->value))
-			check_failed(s, "expect", "n%u: the recovery of n%llu is %s, not %s", c->node,
-				     (unsigned long long)c->num,
+			check_failed(s, "expect", "n%u: the %s of n%llu is %s, not %s", c->node,
+				     hm_job_kind_to_str(f.kind), (unsigned long long)c->num,
 				     f.found ? hm_job_state_to_str(f.state) : "none", c->value);
 		break;
 	}
@@ -2301,10 +2317,16 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 			snprintf(c->key, sizeof(c->key), "%s", argv[3]);
 			c->num = parse_node(s, argv[4]);
 		} else if (argc >= 2 && !strcmp(argv[1], "job")) {
-			want_args(s, argc, 5, "expect job NODE HOST STATE|none");
+			enum hm_job_kind kind = HM_JOB_RECOVERY;
+
+			if (argc == 6 && hm_job_kind_from_str(argv[5], &kind) < 0)
+				input_error(s, "expect job: no job kind '%s'", argv[5]);
+			if (argc != 6)
+				want_args(s, argc, 5, "expect job NODE HOST STATE|none [KIND]");
 			c->kind = C_EXP_JOB;
 			c->node = parse_node(s, argv[2]);
 			c->num = parse_node(s, argv[3]);
+			c->num2 = kind;
 			snprintf(c->value, sizeof(c->value), "%s", argv[4]);
 		} else {
 			input_error(s, "expect: coordinator, quorum, synced, policy, running, owner or job");
@@ -2369,6 +2391,13 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 				    "unreserve, not '%s'", argv[2]);
 		snprintf(c->key, sizeof(c->key), "%s", t[k].key);
 		c->num = t[k].v;
+	} else if (!strcmp(argv[0], "operator-fence") || !strcmp(argv[0], "evacuate")) {
+		want_args(s, argc, 2, "operator-fence|evacuate NODE");
+		c->kind = C_OPERATOR_JOB;
+		s->inventory = true;
+		c->node = parse_node(s, argv[1]);
+		snprintf(c->key, sizeof(c->key), "%s",
+			 !strcmp(argv[0], "evacuate") ? "evacuate" : "fence");
 	} else if (!strcmp(argv[0], "libvirt")) {
 		want_args(s, argc, 3, "libvirt NODE up|down");
 		c->kind = C_LIBVIRT;
