@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "daemon.h"
@@ -99,6 +100,19 @@ static void seam_log(void *ctx, int prio, const char *fmt, va_list ap)
 	hm_log(prio, "%s", buf);
 }
 
+/* tests: HAMOND_FAILPOINT=<name> makes hamond abort right there
+ * (doc/jobs.md "Failpoints"), as a crash would */
+static void seam_failpoint(void *ctx, const char *name)
+{
+	const char *armed = getenv("HAMOND_FAILPOINT");
+
+	(void)ctx;
+	if (!armed || strcmp(armed, name) != 0)
+		return;
+	hm_log_crit("failpoint %s (HAMOND_FAILPOINT): aborting", name);
+	abort();
+}
+
 void hm_daemon_seam_init(struct hm_daemon *d)
 {
 	d->seam = (struct hm_seam){
@@ -110,5 +124,6 @@ void hm_daemon_seam_init(struct hm_daemon *d)
 		.timer_stop = seam_timer_stop,
 		.send = seam_send,
 		.log = seam_log,
+		.failpoint = seam_failpoint,
 	};
 }

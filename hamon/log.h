@@ -16,6 +16,7 @@
 #define HM_XS " | "
 
 #define hm_log(prio, fmt, ...) qb_log((prio), HM_SUBSYS ": " fmt, ##__VA_ARGS__)
+#define hm_log_crit(fmt, ...) hm_log(LOG_CRIT, fmt, ##__VA_ARGS__)
 #define hm_log_err(fmt, ...) hm_log(LOG_ERR, fmt, ##__VA_ARGS__)
 #define hm_log_warn(fmt, ...) hm_log(LOG_WARNING, fmt, ##__VA_ARGS__)
 #define hm_log_notice(fmt, ...) hm_log(LOG_NOTICE, fmt, ##__VA_ARGS__)

@@ -149,6 +149,7 @@ static int apply_host_publish(struct hm_store *s, json_object *o, uint32_t sende
 {
 	const char *libvirt = str_of(o, "libvirt");
 	struct hm_host *old = NULL, row;
+	json_object *view;
 	bool unreachable;
 	int rc;
 
@@ -180,7 +181,10 @@ static int apply_host_publish(struct hm_store *s, json_object *o, uint32_t sende
 		.migration_uri = old ? old->migration_uri : NULL,
 		.boot_id = str_of(o, "boot_id"),
 		.updated_ms = (int64_t)ts_ms,
+		.fence_view = old ? old->fence_view : NULL,
 	};
+	if (json_object_object_get_ex(o, "fence_view", &view))
+		row.fence_view = json_object_to_json_string_ext(view, JSON_C_TO_STRING_PLAIN);
 	/* unreachable says nothing new of capacity or identity: keep the last */
 	if (unreachable && old) {
 		row.vcpus = old->vcpus;
@@ -410,8 +414,8 @@ static int check_step_intent(json_object *o, char *err, size_t errlen)
 		snprintf(err, errlen, "'host' must be a node id");
 		return -EINVAL;
 	}
-	if (int_of(o, "seq") > UINT32_MAX) {
-		snprintf(err, errlen, "'seq' is out of range");
+	if (int_of(o, "seq") > UINT32_MAX || int_of(o, "target") > UINT32_MAX) {
+		snprintf(err, errlen, "'seq' or 'target' is out of range");
 		return -EINVAL;
 	}
 	if ((action == HM_STEP_START || action == HM_STEP_DEFINE || action == HM_STEP_MIGRATE ||
@@ -445,6 +449,7 @@ static int apply_step_intent(struct hm_store *s, json_object *o, uint32_t sender
 	hm_step_action_from_str(str_of(o, "action"), &row.action);
 	row.host = (uint32_t)int_of(o, "host");
 	row.instance = str_of(o, "instance");
+	row.target = (uint32_t)int_of(o, "target");
 	row.state = HM_STEP_INTENT;
 	row.updated_ms = (int64_t)ts_ms;
 	rc = hm_store_job_step_get(s, row.job, row.seq, &old);
@@ -789,6 +794,7 @@ static const struct field host_fields[] = {
 	{ "nodeid", F_INT, false }, { "name", F_STR, false }, { "boot_id", F_STR, false },
 	{ "libvirt", F_STR, false }, { "libvirt_uri", F_STR, true },
 	{ "libvirt_uuid", F_STR, true }, { "vcpus", F_INT, false }, { "memory_mib", F_INT, false },
+	{ "fence_view", F_OBJ, true },
 };
 static const struct field instance_fields[] = {
 	{ "uuid", F_STR, false }, { "name", F_STR, false }, { "xml", F_STR, false },
@@ -803,7 +809,7 @@ static const struct field job_create_fields[] = {
 };
 static const struct field step_intent_fields[] = {
 	{ "job", F_INT, false }, { "seq", F_INT, false }, { "action", F_STR, false },
-	{ "host", F_INT, false }, { "instance", F_STR, true },
+	{ "host", F_INT, false }, { "instance", F_STR, true }, { "target", F_INT, true },
 };
 static const struct field step_result_fields[] = {
 	{ "job", F_INT, false }, { "seq", F_INT, false }, { "state", F_STR, false },

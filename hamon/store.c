@@ -240,6 +240,14 @@ static const char *const migrations[] = {
 	"INSERT INTO jobs_v2 SELECT * FROM jobs;"
 	"DROP TABLE jobs;"
 	"ALTER TABLE jobs_v2 RENAME TO jobs;",
+
+	/* 2 -> 3: a step may name a second host (a migration's destination);
+	 * a host publishes which fence devices its last monitor reached */
+	"ALTER TABLE job_steps ADD COLUMN target INTEGER"
+	" CHECK (target " NODEID_RANGE ");"
+	"ALTER TABLE hosts ADD COLUMN fence_view TEXT CHECK (fence_view IS NULL OR"
+	" (length(fence_view) <= 65536 AND CASE WHEN json_valid(fence_view)"
+	"  THEN json_type(fence_view) = 'object' ELSE 0 END));",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HM_STORE_SCHEMA_VERSION, "a migration per version");
 
@@ -281,6 +289,7 @@ static const struct col host_cols[] = {
 	C(struct hm_host, libvirt_uuid, K_TEXT_OPT),
 	C(struct hm_host, boot_id, K_TEXT_OPT),
 	C(struct hm_host, updated_ms, K_I64),
+	C(struct hm_host, fence_view, K_TEXT_OPT),
 };
 static const struct col instance_cols[] = {
 	C(struct hm_instance, uuid, K_TEXT),
@@ -327,6 +336,7 @@ static const struct col job_step_cols[] = {
 	E(struct hm_job_step, state, step_state_n),
 	C(struct hm_job_step, result, K_TEXT_OPT),
 	C(struct hm_job_step, updated_ms, K_I64),
+	C(struct hm_job_step, target, K_U32_OPT),
 };
 static const struct col history_cols[] = {
 	C(struct hm_history_event, id, K_U64),
@@ -426,13 +436,13 @@ struct stmt_def {
 };
 
 #define HOST_COLS "nodeid, name, state, maintenance, disabled, reserved, vcpus, " \
-	"memory_mib, libvirt_uri, migration_uri, libvirt_uuid, boot_id, updated_ms"
+	"memory_mib, libvirt_uri, migration_uri, libvirt_uuid, boot_id, updated_ms, fence_view"
 #define INSTANCE_COLS "uuid, name, domain_xml, owner, storage, vcpus, memory_mib, " \
 	"requested, ha_policy, priority, affinity_group, observed, updated_ms"
 #define POLICY_COLS "key, value, version"
 #define FENCE_COLS "id, host, level, agent, params"
 #define JOB_COLS "id, kind, state, target_host, created_ms, updated_ms, reason"
-#define STEP_COLS "job, seq, instance, action, host, state, result, updated_ms"
+#define STEP_COLS "job, seq, instance, action, host, state, result, updated_ms, target"
 #define HISTORY_COLS "id, ts_ms, kind, host, instance, job, message"
 
 /* Sync, per table: the rows of a bucket (hm_bucket(n_buckets, key...) is
@@ -449,7 +459,9 @@ struct stmt_def {
 #define MARKS5 MARKS3 ", ?, ?"
 #define MARKS7 MARKS5 ", ?, ?"
 #define MARKS8 MARKS7 ", ?"
+#define MARKS9 MARKS8 ", ?"
 #define MARKS13 MARKS8 ", ?, ?, ?, ?, ?"
+#define MARKS14 MARKS13 ", ?"
 
 static const struct stmt_def stmt_def[ST_MAX] = {
 	/* BEGIN IMMEDIATE: take the write lock now, not at the first write */
@@ -477,14 +489,15 @@ static const struct stmt_def stmt_def[ST_MAX] = {
 	 * (firing ON DELETE CASCADE) and silently drop another row holding a
 	 * unique value */
 	[ST_HOST_UPSERT] = { "INSERT INTO hosts (" HOST_COLS ")"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		" VALUES (" MARKS14 ")"
 		" ON CONFLICT (nodeid) DO UPDATE SET name = excluded.name,"
 		" state = excluded.state, maintenance = excluded.maintenance,"
 		" disabled = excluded.disabled, reserved = excluded.reserved,"
 		" vcpus = excluded.vcpus, memory_mib = excluded.memory_mib,"
 		" libvirt_uri = excluded.libvirt_uri, migration_uri = excluded.migration_uri,"
 		" libvirt_uuid = excluded.libvirt_uuid, boot_id = excluded.boot_id,"
-		" updated_ms = excluded.updated_ms", HM_TABLE_HOSTS, ALL },
+		" updated_ms = excluded.updated_ms, fence_view = excluded.fence_view",
+		HM_TABLE_HOSTS, ALL },
 	[ST_HOST_GET] = { "SELECT " HOST_COLS " FROM hosts WHERE nodeid = ?",
 		HM_TABLE_HOSTS, COL(0) },
 	[ST_HOST_GET_BY_NAME] = { "SELECT " HOST_COLS " FROM hosts WHERE name = ?",
@@ -546,10 +559,11 @@ static const struct stmt_def stmt_def[ST_MAX] = {
 	[ST_JOB_LIST] = { "SELECT " JOB_COLS " FROM jobs ORDER BY id", HM_TABLE_JOBS, 0 },
 
 	[ST_STEP_UPSERT] = { "INSERT INTO job_steps (" STEP_COLS ")"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+		" VALUES (" MARKS9 ")"
 		" ON CONFLICT (job, seq) DO UPDATE SET instance = excluded.instance,"
 		" action = excluded.action, host = excluded.host, state = excluded.state,"
-		" result = excluded.result, updated_ms = excluded.updated_ms",
+		" result = excluded.result, updated_ms = excluded.updated_ms,"
+		" target = excluded.target",
 		HM_TABLE_JOB_STEPS, ALL },
 	[ST_STEP_GET] = { "SELECT " STEP_COLS " FROM job_steps WHERE job = ? AND seq = ?",
 		HM_TABLE_JOB_STEPS, COL(0) | COL(1) },
@@ -579,12 +593,12 @@ static const struct stmt_def stmt_def[ST_MAX] = {
 		NO_TABLE, 0 },
 	/* a row per reference to nothing */
 	[ST_FK_CHECK] = { "PRAGMA foreign_key_check", NO_TABLE, 0 },
-	SYNC_STMTS(HM_TABLE_HOSTS, "hosts", HOST_COLS, "nodeid", MARKS13),
+	SYNC_STMTS(HM_TABLE_HOSTS, "hosts", HOST_COLS, "nodeid", MARKS14),
 	SYNC_STMTS(HM_TABLE_INSTANCES, "instances", INSTANCE_COLS, "uuid", MARKS13),
 	SYNC_STMTS(HM_TABLE_POLICY, "policy", POLICY_COLS, "key", MARKS3),
 	SYNC_STMTS(HM_TABLE_FENCE_DEVICES, "fence_devices", FENCE_COLS, "id", MARKS5),
 	SYNC_STMTS(HM_TABLE_JOBS, "jobs", JOB_COLS, "id", MARKS7),
-	SYNC_STMTS(HM_TABLE_JOB_STEPS, "job_steps", STEP_COLS, "job, seq", MARKS8),
+	SYNC_STMTS(HM_TABLE_JOB_STEPS, "job_steps", STEP_COLS, "job, seq", MARKS9),
 	SYNC_STMTS(HM_TABLE_HISTORY, "history", HISTORY_COLS, "id", MARKS7),
 };
 

@@ -41,7 +41,7 @@
 
 #include "wire.h"
 
-#define HM_STORE_SCHEMA_VERSION 2
+#define HM_STORE_SCHEMA_VERSION 3
 #define HM_STORE_CHECKSUM_LEN 32	/* SHA-256 */
 
 struct hm_store;
@@ -154,6 +154,10 @@ struct hm_host {
 	const char *libvirt_uuid;	/* libvirt host uuid, unique; NULL = none */
 	const char *boot_id;		/* NULL = none */
 	int64_t updated_ms;
+	/* the host's own view of the fence devices, from its last monitor: a
+	 * JSON object {"<device id>": {"ok": bool, "ms": wall ms, "reason"}};
+	 * NULL = none yet (schema 3) */
+	const char *fence_view;
 };
 
 struct hm_instance {
@@ -205,6 +209,7 @@ struct hm_job_step {
 	enum hm_step_state state;
 	const char *result;		/* NULL = none */
 	int64_t updated_ms;
+	uint32_t target;		/* a second host (a migration's destination); 0 = none */
 };
 
 struct hm_history_event {

@@ -365,6 +365,23 @@ START_TEST(test_host_flags_state_history_fence_devices)
 }
 END_TEST
 
+START_TEST(test_fence_view_published_and_kept)
+{
+	struct hm_host *h = NULL;
+
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1,
+			       "{\"nodeid\":1,\"name\":\"node1\",\"boot_id\":\"b\",\"libvirt\":\"connected\","
+			       "\"vcpus\":8,\"memory_mib\":1024,\"fence_view\":{\"3\":{\"ok\":true}}}"), 0);
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(hm_store_host_get(st, 1, &h), 0);
+	ck_assert_str_eq(h->fence_view, "{\"3\":{\"ok\":true}}");
+	free(h);
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1,
+			       "{\"nodeid\":1,\"name\":\"node1\",\"boot_id\":\"b\",\"libvirt\":\"connected\","
+			       "\"vcpus\":8,\"memory_mib\":1024,\"fence_view\":[]}"), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -377,6 +394,7 @@ int main(void)
 	add_tcase_fixture(s, test_first_sight_sets_requested, setup, teardown);
 	add_tcase_fixture(s, test_policy_ops, setup, teardown);
 	add_tcase_fixture(s, test_job_lifecycle, setup, teardown);
+	add_tcase_fixture(s, test_fence_view_published_and_kept, setup, teardown);
 	add_tcase_fixture(s, test_host_flags_state_history_fence_devices, setup, teardown);
 	return hm_check_run(s);
 }

@@ -332,12 +332,12 @@ END_TEST
  * migration step (never edit a released one), bump HM_STORE_SCHEMA_VERSION,
  * describe it in doc/store.md, then update the hash.
  */
-#define SCHEMA_FNV1A64 0xb2e0f68c037f956cull
+#define SCHEMA_FNV1A64 0xcc649a581b08befdull
 
 
-/* schema 1 -> 2: the jobs table is rebuilt to take 'fence'; its rows and
- * their steps survive */
-START_TEST(test_migration_1_to_2)
+/* schema 1 -> 3: the jobs table is rebuilt to take 'fence', steps gain a
+ * target and hosts a fence view; rows and their steps survive */
+START_TEST(test_migration_from_1)
 {
 	struct hm_job *j = NULL, fence = { .id = 9, .kind = HM_JOB_FENCE, .state = HM_JOB_ACCEPTED };
 	struct hm_job_step *stp = NULL;
@@ -358,6 +358,8 @@ START_TEST(test_migration_1_to_2)
 		" created_ms INTEGER NOT NULL CHECK (created_ms >= 0),"
 		" updated_ms INTEGER NOT NULL CHECK (updated_ms >= created_ms), reason TEXT) STRICT;"
 		"INSERT INTO jobs VALUES (5, 'drain', 'running', NULL, 1, 2, 'kept');"
+		"ALTER TABLE job_steps DROP COLUMN target;"
+		"ALTER TABLE hosts DROP COLUMN fence_view;"
 		"INSERT INTO job_steps VALUES (5, 0, NULL, 'fence', NULL, 'intent', NULL, 2);"
 		"UPDATE meta SET value = 1 WHERE key = 'schema_version';", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO jobs VALUES (6, 'fence', 'running', NULL, 1, 2,"
@@ -370,6 +372,12 @@ START_TEST(test_migration_1_to_2)
 	ck_assert_str_eq(j->reason, "kept");
 	free(j);
 	ck_assert_int_eq(hm_store_job_step_get(st, 5, 0, &stp), 0);
+	ck_assert_uint_eq(stp->target, 0);
+	stp->target = 7;
+	ck_assert_int_eq(hm_store_job_step_upsert(st, stp), 0);
+	free(stp);
+	ck_assert_int_eq(hm_store_job_step_get(st, 5, 0, &stp), 0);
+	ck_assert_uint_eq(stp->target, 7);
 	free(stp);
 	ck_assert_int_eq(hm_store_job_upsert(st, &fence), 0);
 	/* the steps still go with their job */
@@ -1402,8 +1410,8 @@ END_TEST
  * the content fill() writes.  If this fails you changed the encoding or the
  * schema: two versions of hamond would no longer agree on a digest.
  */
-#define GOLDEN_CHECKSUM "3da1bf8db35d89cf49cbac1063c5bdb500f2a398de4f711e8e1b2a0948efb9c2"
-#define GOLDEN_HOSTS "6922917323af46ebfdb2035e33ef7abab4774175a35387dc83a7c31d3128cc41"
+#define GOLDEN_CHECKSUM "6c2983f2bec6b5ad8a87218366f8abda173eeab979913b1d8a2cde7c815bedf3"
+#define GOLDEN_HOSTS "a7f09adceb2c9c7bce62ba5565d9aa6ac6bdab4bbca56384f50643956446a141"
 
 START_TEST(test_checksum_golden)
 {
@@ -1573,6 +1581,7 @@ static const char *const host_members[][2] = {
 	{ "vcpus", "32" }, { "memory_mib", "131072" },
 	{ "libvirt_uri", "\"qemu:///system\"" }, { "migration_uri", "null" },
 	{ "libvirt_uuid", "null" }, { "boot_id", "null" }, { "updated_ms", "1000" },
+	{ "fence_view", "null" },
 };
 #define N_HOST_MEMBERS (sizeof(host_members) / sizeof(host_members[0]))
 
@@ -1797,7 +1806,7 @@ START_TEST(test_dump_format)
 			 "\"maintenance\":0,\"disabled\":0,\"reserved\":1,\"vcpus\":32,"
 			 "\"memory_mib\":9223372036854775807,\"libvirt_uri\":\"qemu:///system\","
 			 "\"migration_uri\":null,\"libvirt_uuid\":null,\"boot_id\":null,"
-			 "\"updated_ms\":1000}\n");
+			 "\"updated_ms\":1000,\"fence_view\":null}\n");
 	free(text);
 	text = dump_text(st, HM_TABLE_INSTANCES);
 	ck_assert_str_eq(text, "{\"uuid\":\"" U1 "\",\"name\":\"vm-\xc3\xbc\","
@@ -1881,7 +1890,7 @@ END_TEST
 START_TEST(test_sync_foreign_keys_at_commit)
 {
 	static const char orphan[] = "{\"job\":5,\"seq\":0,\"instance\":null,\"action\":\"fence\","
-		"\"host\":null,\"state\":\"intent\",\"result\":null,\"updated_ms\":1}";
+		"\"host\":null,\"state\":\"intent\",\"result\":null,\"updated_ms\":1,\"target\":null}";
 	uint8_t before[HM_STORE_CHECKSUM_LEN], after[HM_STORE_CHECKSUM_LEN];
 	struct hm_instance i = instance(U1, "vm1", 1);
 	struct hm_host h = host(1, "node1");
@@ -2092,8 +2101,8 @@ END_TEST
 static const char *const golden_host_buckets[4] = {
 	"17fcc98cf8b0b5546f7d80f6e449d1e42800f27a298943a892dbfd863284d0b4",
 	"726619eb77535ea9fc273709f60bdcce967693a5eb39a9fc7c19572b1fc54c25",
-	"11219e7d773b40e59192b7227cb2de09c7c77d2c950dc6623ff05216d499b27b",
-	"740764d56bdfdaa172961c8abeb3d53c1dc08fe25bc7fa50d43d8794f6751eae",
+	"02d49ba822c7f743f39aa8b399c651437e6d46374a81680cd156c8a3e63b7ab6",
+	"0d22daede15ba6a00f5f0e43ce2e805b79183769dc08e956484b38d6a3887f39",
 };
 
 START_TEST(test_digests_golden)
@@ -2236,7 +2245,7 @@ int main(void)
 	add_store_test(s, test_open_settings_and_reopen);
 	add_store_test(s, test_locked_by_another_process);
 	add_store_test(s, test_schema_golden);
-	add_store_test(s, test_migration_1_to_2);
+	add_store_test(s, test_migration_from_1);
 	add_store_test(s, test_enums);
 	add_store_test(s, test_host_roundtrip);
 	add_store_test(s, test_get_returns_own_copy);
