@@ -265,6 +265,23 @@ int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_st
 	return submit_fp(j, HM_OP_STEP_INTENT, o, &p, false, 0, step_failpoint(action, false));
 }
 
+int hm_jobs_issue_migrate(struct hm_jobs *j, uint64_t job, uint32_t seq, const char *instance,
+			  uint32_t source, uint32_t dest)
+{
+	json_object *o = json_object_new_object();
+	const struct pending p = { job, 0 };
+
+	if (!o)
+		return -ENOMEM;
+	set_int(o, "job", (int64_t)job);
+	set_int(o, "seq", seq);
+	set_str(o, "action", hm_step_action_to_str(HM_STEP_MIGRATE));
+	set_int(o, "host", source);
+	set_int(o, "target", dest);
+	set_str(o, "instance", instance);
+	return submit(j, HM_OP_STEP_INTENT, o, &p, false, 0);
+}
+
 static json_object *result_obj(uint64_t job, uint32_t seq, enum hm_step_state state,
 			       const char *result)
 {
@@ -390,7 +407,7 @@ static int run_if_mine(const struct hm_job_step *row, void *data)
 	}
 	j->run[j->n_run++] = (struct running){ row->job, row->seq, row->action };
 	order = (struct hm_step_order){ row->job, row->seq, row->action, row->instance,
-					sc->job->target_host };
+					sc->job->target_host, row->target };
 	if (j->seam->step_run(j->seam->ctx, &order) < 0)
 		hm_jobs_step_finished(j, row->job, row->seq, HM_STEP_UNKNOWN,
 				      "the step could not be started here");

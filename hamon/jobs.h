@@ -37,6 +37,7 @@ struct hm_step_order {
 	enum hm_step_action action;
 	const char *instance;		/* uuid, NULL for a fence */
 	uint32_t subject;		/* the job's host: the one to fence, the lost owner */
+	uint32_t target;		/* a migration's destination, else 0 */
 };
 
 struct hm_jobs;
@@ -68,6 +69,9 @@ int hm_jobs_issue_create(struct hm_jobs *j, enum hm_job_kind kind, uint32_t host
 			 const char *reason);
 int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_step_action action,
 		       uint32_t host, const char *instance);
+/* a live migration of instance, run by source (its owner), to dest */
+int hm_jobs_issue_migrate(struct hm_jobs *j, uint64_t job, uint32_t seq, const char *instance,
+			  uint32_t source, uint32_t dest);
 int hm_jobs_issue_unknown(struct hm_jobs *j, uint64_t job, uint32_t seq, const char *why);
 int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state,
 		      const char *reason);

@@ -475,6 +475,15 @@ static int apply_step_intent(struct hm_store *s, json_object *o, uint32_t sender
 			goto out;
 		}
 	}
+	if (row.action == HM_STEP_MIGRATE &&
+	    (inst->owner != row.host || !row.target || row.target == row.host)) {
+		/* a live migration leaves from the owner, to another host; both
+		 * own it until its end is recorded */
+		snprintf(err, errlen, "a migration of %.64s runs on its owner (node %u) to another host",
+			 inst->name, inst->owner);
+		rc = -EINVAL;
+		goto out;
+	}
 	if (row.action == HM_STEP_START && inst->owner != row.host) {
 		if (inst->owner != job->target_host && !start_failed_on(s, job->id, inst)) {
 			snprintf(err, errlen, "instance %.64s belongs to node %u, not to the job's node %u",
@@ -502,6 +511,22 @@ out:
 	free(inst);
 	free(job);
 	return rc;
+}
+
+/* ownership from one host to another, if it still is the first's */
+static int move_owner(struct hm_store *s, const char *uuid, uint32_t from, uint32_t to,
+		      uint64_t ts_ms)
+{
+	struct hm_instance *inst = NULL;
+	int rc = hm_store_instance_get(s, uuid, &inst);
+
+	if (rc == 0 && inst->owner == from) {
+		inst->owner = to;
+		inst->updated_ms = (int64_t)ts_ms;
+		rc = hm_store_instance_upsert(s, inst);
+	}
+	free(inst);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 static int check_step_result(json_object *o, char *err, size_t errlen)
@@ -571,6 +596,9 @@ static int apply_step_result(struct hm_store *s, json_object *o, uint32_t sender
 		if (rc == -ENOENT)
 			rc = 0;
 	}
+	/* a migration recorded done: the destination alone owns it now */
+	if (rc == 0 && step->action == HM_STEP_MIGRATE && state == HM_STEP_DONE)
+		rc = move_owner(s, step->instance, step->host, step->target, ts_ms);
 	rc = store_rc(rc, "step", err, errlen);
 out:
 	free(host);

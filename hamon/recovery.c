@@ -221,6 +221,50 @@ static int64_t policy_int(struct hm_store *s, const char *key)
 	return v;
 }
 
+/* ---- migrations: both ends own an instance until the end is recorded ---- */
+
+struct migration_find {
+	const char *uuid;
+	struct hm_store *s;
+	uint64_t job;		/* of the newest migrate step of uuid */
+	uint32_t seq;
+	enum hm_step_state state;
+	uint32_t dest;
+};
+
+static int find_migrate_step(const struct hm_job_step *row, void *data)
+{
+	struct migration_find *f = data;
+
+	if (row->action == HM_STEP_MIGRATE && row->instance && !strcmp(row->instance, f->uuid) &&
+	    (row->job > f->job || (row->job == f->job && row->seq >= f->seq))) {
+		f->job = row->job;
+		f->seq = row->seq;
+		f->state = row->state;
+		f->dest = row->target;
+	}
+	return 0;
+}
+
+static int scan_job_migrations(const struct hm_job *row, void *data)
+{
+	struct migration_find *f = data;
+
+	if (row->kind == HM_JOB_DRAIN || row->kind == HM_JOB_MIGRATE)
+		hm_store_job_step_list(f->s, row->id, find_migrate_step, f);
+	return 0;
+}
+
+/* the destination of uuid's last migration if its end is not recorded
+ * (in flight, or unknown), else 0 */
+static uint32_t unresolved_migration(struct hm_store *s, const char *uuid)
+{
+	struct migration_find f = { uuid, s, 0, 0, HM_STEP_DONE, 0 };
+
+	hm_store_job_list(s, scan_job_migrations, &f);
+	return f.job && (f.state == HM_STEP_INTENT || f.state == HM_STEP_UNKNOWN) ? f.dest : 0;
+}
+
 /* ---- loss detection ----------------------------------------------------- */
 
 struct open_recoveries {
@@ -293,7 +337,9 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 		for (k = 0; k < insts.n; k++) {
 			const struct hm_instance *in = &insts.v[k].row;
 
-			if (in->owner != h->nodeid)
+			/* the other end of a migration owns it too */
+			if (in->owner != h->nodeid &&
+			    unresolved_migration(s, in->uuid) != h->nodeid)
 				continue;
 			owned++;
 			evacuable += in->ha_policy == HM_HA_POLICY_HA &&
@@ -349,9 +395,9 @@ static const struct hm_job_step *last_step_of(const struct plan *p, const char *
 
 /* true while a step is in flight: wait for it, or call it unknown when its
  * member left (a new coordinator waits for its predecessor's steps) */
-static bool steps_in_flight(struct plan *p)
+static size_t steps_in_flight(struct plan *p)
 {
-	bool waiting = false;
+	size_t waiting = 0;
 	char why[MSG_MAX];
 	size_t i;
 
@@ -360,7 +406,7 @@ static bool steps_in_flight(struct plan *p)
 
 		if (st->state != HM_STEP_INTENT)
 			continue;
-		waiting = true;
+		waiting++;
 		if (hm_membership_in_group(p->m, st->host))
 			continue;
 		snprintf(why, sizeof(why), "node %u left before it reported the %s",
@@ -470,6 +516,122 @@ static void plan_operator_fence(struct plan *p)
 			  "fencing failed on every level");
 }
 
+
+/*
+ * A drain: every running instance of a host in maintenance is live-migrated
+ * away by the host's own hamond, at most migration_max_parallel_per_host at
+ * once out of it and into each destination.  One failure does not stop the
+ * others; the job ends with every outcome.  If the host leaves mid-drain,
+ * the drain ends and a recovery takes over (both ends of an unfinished
+ * migration are looked at before anything is rebuilt).
+ */
+static void plan_drain(struct plan *p, size_t in_flight)
+{
+	struct hm_place_request *want = NULL;
+	struct hm_place_result *res = NULL;
+	const struct hm_host *src = host_of(&p->hosts, p->job->target_host);
+	int64_t limit = policy_int(p->s, "migration_max_parallel_per_host");
+	size_t i, k, n_want = 0, migrated = 0, failed = 0, waiting = 0;
+	uint32_t seq = p->next_seq;
+	const uint32_t *members;
+	size_t n_members = hm_membership_totem_members(p->m, &members);
+	char msg[MSG_MAX];
+
+	if (!in_set(members, n_members, p->job->target_host)) {
+		if (!in_flight)
+			hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED,
+					  "the host left during its drain: a recovery takes over");
+		return;
+	}
+	if (!src || !src->maintenance) {
+		if (!in_flight)
+			hm_jobs_issue_end(p->j, p->job->id, HM_JOB_CANCELLED, "maintenance is off");
+		return;
+	}
+	for (i = 0; i < p->steps.n; i++)
+		if (p->steps.v[i].action == HM_STEP_MIGRATE && p->steps.v[i].state == HM_STEP_DONE)
+			migrated++;
+	want = calloc(p->insts.n + 1, sizeof(*want));
+	res = calloc(p->insts.n + 1, sizeof(*res));
+	if (!want || !res)
+		goto out;
+	for (i = 0; i < p->insts.n; i++) {
+		const struct hm_instance *in = &p->insts.v[i].row;
+		const struct hm_job_step *mig = last_step_of(p, in->uuid, HM_STEP_MIGRATE);
+
+		if (in->owner != p->job->target_host ||
+		    (in->observed != HM_OBSERVED_RUNNING && in->observed != HM_OBSERVED_PAUSED))
+			continue;
+		if (mig && mig->state == HM_STEP_INTENT) {
+			waiting++;
+			continue;
+		}
+		if (mig && mig->state == HM_STEP_FAILED) {
+			failed++;
+			continue;
+		}
+		if (mig && mig->state == HM_STEP_UNKNOWN) {
+			/* the same destination again: the source looks first */
+			if ((int64_t)in_flight < limit &&
+			    hm_jobs_retry_after(p->j, mig->updated_ms, RETRY_UNKNOWN_MS)) {
+				hm_jobs_issue_migrate(p->j, p->job->id, seq++, in->uuid, mig->host,
+						      mig->target);
+				in_flight++;
+			}
+			waiting++;
+			continue;
+		}
+		want[n_want++] = (struct hm_place_request){ .instance = in };
+	}
+	if (n_want) {
+		const struct hm_instance **load = calloc(p->insts.n + 1, sizeof(*load));
+		struct hm_place_input input = {
+			.hosts = p->hosts.v, .n_hosts = p->hosts.n, .want = want, .n_want = n_want,
+			.cpu_overcommit = policy_float(p->s, "cpu_overcommit"),
+		};
+
+		if (!load)
+			goto out;
+		for (i = 0; i < p->insts.n; i++)
+			load[i] = &p->insts.v[i].row;
+		input.load = load;
+		input.n_load = p->insts.n;
+		input.n_members = hm_membership_group_members(p->m, &input.members);
+		hm_place(&input, res);
+		free(load);
+		for (i = 0; i < n_want; i++) {
+			size_t into = 0;
+
+			if (!res[i].target) {
+				hm_jobs_alert(p->j, p->job->id, "drain of node %u: %s cannot be placed: %s",
+					      p->job->target_host, want[i].instance->name, res[i].reason);
+				failed++;
+				continue;
+			}
+			for (k = 0; k < p->steps.n; k++)
+				into += p->steps.v[k].state == HM_STEP_INTENT &&
+					p->steps.v[k].target == res[i].target;
+			waiting++;
+			if ((int64_t)in_flight >= limit || (int64_t)into >= limit)
+				continue;	/* bounded: the next round takes it */
+			snprintf(msg, sizeof(msg), "%s migrates to node %u", want[i].instance->name,
+				 res[i].target);
+			hm_jobs_issue_history(p->j, p->job->id, "instance.migrating", res[i].target,
+					      want[i].instance->uuid, msg);
+			hm_jobs_issue_migrate(p->j, p->job->id, seq++, want[i].instance->uuid,
+					      p->job->target_host, res[i].target);
+			in_flight++;
+		}
+	}
+	if (!waiting && !in_flight) {
+		snprintf(msg, sizeof(msg), "%zu migrated, %zu failed", migrated, failed);
+		hm_jobs_issue_end(p->j, p->job->id, failed ? HM_JOB_FAILED : HM_JOB_DONE, msg);
+	}
+out:
+	free(want);
+	free(res);
+}
+
 /* the instances the job still has to bring up, and the verdict on the rest */
 static void plan_rebuild(struct plan *p)
 {
@@ -508,6 +670,27 @@ static void plan_rebuild(struct plan *p)
 			continue;
 		if (in->ha_policy != HM_HA_POLICY_HA || in->requested != HM_REQUESTED_STARTED)
 			continue;
+		{
+			/* a migration whose end is not recorded: the destination may
+			 * run it.  Rebuild only there (it looks first), once it is a
+			 * member; if it is lost too, once it is fenced. */
+			uint32_t dest = unresolved_migration(p->s, in->uuid);
+			const struct hm_host *dh = dest ? host_of(&p->hosts, dest) : NULL;
+
+			if (dest && hm_membership_in_group(p->m, dest)) {
+				hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_START, dest,
+						   in->uuid);
+				waiting++;
+				continue;
+			}
+			if (dest && !(dh && dh->state == HM_HOST_FENCED)) {
+				hm_jobs_alert(p->j, p->job->id, "recovery of node %u: %s was migrating to "
+					      "node %u, which is not here: waiting until it is fenced",
+					      p->job->target_host, in->name, dest);
+				pending++;
+				continue;
+			}
+		}
 		if (in->storage == HM_STORAGE_LOCAL) {
 			if (!obs)
 				hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_OBSERVE, p->me,
@@ -573,11 +756,11 @@ void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_stor
 	struct plan p = { j, m, s, job, .me = hm_membership_local_nodeid(m) };
 	const struct hm_host *target;
 	const uint32_t *members;
-	size_t i, n_members;
+	size_t i, n_members, in_flight;
 	int rc;
 
 	if (job->kind != HM_JOB_RECOVERY && job->kind != HM_JOB_FENCE &&
-	    job->kind != HM_JOB_EVACUATE)
+	    job->kind != HM_JOB_EVACUATE && job->kind != HM_JOB_DRAIN)
 		return;
 	rc = hm_store_job_step_list(s, job->id, collect_step, &p.steps);
 	if (rc == 0)
@@ -597,7 +780,12 @@ void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_stor
 	for (i = 0; i < p.steps.n; i++)
 		if (p.steps.v[i].seq >= p.next_seq)
 			p.next_seq = p.steps.v[i].seq + 1;
-	if (steps_in_flight(&p))
+	in_flight = steps_in_flight(&p);
+	if (job->kind == HM_JOB_DRAIN) {
+		plan_drain(&p, in_flight);
+		goto out;
+	}
+	if (in_flight)
 		goto out;
 	target = host_of(&p.hosts, job->target_host);
 	n_members = hm_membership_totem_members(m, &members);

@@ -62,6 +62,7 @@
 #define SIM_MAX_STEPS_RUNNING 256	/* fake steps in flight at once */
 #define SIM_FENCE_MS 100		/* a fake fence agent takes this long */
 #define SIM_START_MS 50			/* a fake libvirt start takes this long */
+#define SIM_MIGRATE_MS 200		/* a fake live migration takes this long */
 
 #define EXIT_CHECK 1	/* an invariant or an expectation failed */
 #define EXIT_INPUT 2	/* bad usage or a bad cmdlist */
@@ -76,7 +77,8 @@ enum cmd_kind {
 	C_SET_TRACE, C_FLOW, C_INJECT, C_STATUS, C_EXP_COORD, C_EXP_QUORUM,
 	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG, C_POLICY, C_EXP_POLICY, C_WIPE,
 	C_VM, C_FENCE_MODE, C_CONFIRM, C_CAPACITY, C_EXP_RUNNING, C_EXP_JOB, C_EXP_OWNER,
-	C_FAILPOINT, C_HOST_FLAG, C_LIBVIRT, C_START_MODE, C_OPERATOR_JOB,
+	C_FAILPOINT, C_HOST_FLAG, C_LIBVIRT, C_START_MODE, C_OPERATOR_JOB, C_MAINTENANCE,
+	C_MIGRATE_MODE,
 };
 
 enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
@@ -144,6 +146,7 @@ struct node {
 	bool libvirt_down;	/* its libvirt daemon is unreachable */
 	bool fenced_back;	/* hamond found it fenced in the store at (re)join */
 	uint32_t start_unknown;	/* its next starts run, but report "unknown" */
+	uint32_t migrate_fails;	/* its next migrations out fail (the guest stays) */
 };
 
 /* an instance: where the fake libvirts run it (the one-copy truth) */
@@ -680,6 +683,36 @@ static void sim_step_fire(void *data)
 			logline(s, "n%u start of %s: outcome unknown", h->node->id, v->name);
 		}
 		break;
+	case HM_STEP_MIGRATE:
+		/* the source looks first: already on the destination? */
+		if (v && v->runs_on == st->o.target) {
+			result = "already on the destination";
+			break;
+		}
+		if (!v || v->runs_on != h->node->id) {
+			state = HM_STEP_FAILED;
+			result = "not running here";
+			break;
+		}
+		if (h->node->migrate_fails) {
+			h->node->migrate_fails--;
+			state = HM_STEP_FAILED;
+			result = "migration aborted: it keeps running on the source";
+			logline(s, "n%u migration of %s to n%u failed", h->node->id, v->name,
+				st->o.target);
+			break;
+		}
+		if (!s->nodes[st->o.target].cs_up && !s->nodes[st->o.target].h) {
+			state = HM_STEP_FAILED;
+			result = "the destination does not answer";
+			break;
+		}
+		/* live: the guest moves, persistent there, undefined here */
+		v->runs_on = v->home = st->o.target;
+		v->defined = (v->defined & ~bit(h->node->id)) | bit(st->o.target);
+		logline(s, "n%u migrated %s to n%u", h->node->id, v->name, st->o.target);
+		result = "migrated";
+		break;
 	case HM_STEP_OBSERVE:
 		result = "local disk: lost";
 		break;
@@ -729,7 +762,8 @@ static int seam_step_run(void *ctx, const struct hm_step_order *order)
 		hm_step_action_to_str(order->action), order->seq, order->instance ? " for " : "",
 		order->instance ? vm_by_uuid(s, st->uuid) ? vm_by_uuid(s, st->uuid)->name : "?" : "");
 	return seam_timer_start(h, order->action == HM_STEP_FENCE ? SIM_FENCE_MS :
-				order->action == HM_STEP_START ? SIM_START_MS : 0,
+				order->action == HM_STEP_START ? SIM_START_MS :
+				order->action == HM_STEP_MIGRATE ? SIM_MIGRATE_MS : 0,
 				sim_step_fire, st, &t);
 }
 
@@ -1708,7 +1742,7 @@ static bool settles(enum cmd_kind k)
 	case C_START: case C_KILL: case C_CRASH: case C_CS_STOP: case C_CS_START:
 	case C_HM_STOP: case C_HM_START: case C_PARTITION: case C_HEAL: case C_INJECT:
 	case C_SETTLE: case C_POLICY: case C_VM: case C_CONFIRM: case C_CAPACITY:
-	case C_HOST_FLAG: case C_LIBVIRT: case C_OPERATOR_JOB:
+	case C_HOST_FLAG: case C_LIBVIRT: case C_OPERATOR_JOB: case C_MAINTENANCE:
 		return true;
 	default:
 		return false;
@@ -2010,6 +2044,31 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		publish(h, HM_OP_JOB_CREATE, payload);
 		break;
 	}
+	case C_MAINTENANCE: {
+		struct hamond *h = NULL;
+		char payload[256];
+
+		for (i = 1; i <= s->n && !h; i++)
+			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
+				h = s->nodes[i].h;
+		if (!h)
+			input_error(s, "maintenance: no acting hamond to ask");
+		/* as hamonctl maintenance on|off: the flag, then (on) the drain */
+		snprintf(payload, sizeof(payload), "{\"nodeid\":%u,\"maintenance\":%llu}", c->node,
+			 (unsigned long long)c->num);
+		publish(h, HM_OP_HOST_FLAGS, payload);
+		if (c->num) {
+			snprintf(payload, sizeof(payload),
+				 "{\"id\":%llu,\"kind\":\"drain\",\"target_host\":%u,"
+				 "\"reason\":\"maintenance on\"}",
+				 (unsigned long long)hm_jobs_new_id(h->jobs), c->node);
+			publish(h, HM_OP_JOB_CREATE, payload);
+		}
+		break;
+	}
+	case C_MIGRATE_MODE:
+		nd->migrate_fails = (uint32_t)c->num;
+		break;
 	case C_LIBVIRT:
 		nd->libvirt_down = c->num != 0;
 		if (nd->h)
@@ -2398,6 +2457,19 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 		c->node = parse_node(s, argv[1]);
 		snprintf(c->key, sizeof(c->key), "%s",
 			 !strcmp(argv[0], "evacuate") ? "evacuate" : "fence");
+	} else if (!strcmp(argv[0], "maintenance")) {
+		want_args(s, argc, 3, "maintenance NODE on|off");
+		c->kind = C_MAINTENANCE;
+		s->inventory = true;
+		c->node = parse_node(s, argv[1]);
+		if (strcmp(argv[2], "on") && strcmp(argv[2], "off"))
+			input_error(s, "maintenance: on or off, not '%s'", argv[2]);
+		c->num = !strcmp(argv[2], "on");
+	} else if (!strcmp(argv[0], "migrate-fail")) {
+		want_args(s, argc, 3, "migrate-fail NODE COUNT");
+		c->kind = C_MIGRATE_MODE;
+		c->node = parse_node(s, argv[1]);
+		c->num = parse_num(s, argv[2], "count", 0, 100);
 	} else if (!strcmp(argv[0], "libvirt")) {
 		want_args(s, argc, 3, "libvirt NODE up|down");
 		c->kind = C_LIBVIRT;
