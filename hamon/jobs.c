@@ -310,6 +310,8 @@ int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state, 
 
 	if (!o)
 		return -ENOMEM;
+	hm_seam_log(j->seam, state == HM_JOB_DONE ? LOG_NOTICE : LOG_WARNING, "job %llu ends %s: %s",
+		    (unsigned long long)job, hm_job_state_to_str(state), reason ? reason : "");
 	set_int(o, "id", (int64_t)job);
 	set_str(o, "state", hm_job_state_to_str(state));
 	set_str(o, "reason", reason);
@@ -416,8 +418,14 @@ static int run_if_mine(const struct hm_job_step *row, void *data)
 
 /* ---- evaluation --------------------------------------------------------- */
 
+/* an open job, its strings copied (rows die with the callback) */
+struct job_item {
+	struct hm_job job;
+	char instance[40];
+};
+
 struct job_list {
-	struct hm_job *v;
+	struct job_item *v;
 	size_t n, cap;
 	int rc;
 };
@@ -432,9 +440,11 @@ static int collect_open(const struct hm_job *row, void *data)
 		l->rc = -ENOMEM;
 		return 1;
 	}
-	/* only ids and plain fields are kept: strings die with the row */
-	l->v[l->n] = *row;
-	l->v[l->n].reason = NULL;
+	l->v[l->n].job = *row;
+	l->v[l->n].job.reason = NULL;
+	l->v[l->n].job.instance = NULL;
+	snprintf(l->v[l->n].instance, sizeof(l->v[0].instance), "%s",
+		 row->instance ? row->instance : "");
 	l->n++;
 	return 0;
 }
@@ -524,17 +534,21 @@ static void evaluate(void *data)
 		free(open.v);
 		return;
 	}
+	/* the array is complete: its strings stay put now */
+	for (i = 0; i < open.n; i++)
+		if (open.v[i].instance[0])
+			open.v[i].job.instance = open.v[i].instance;
 	for (i = 0; i < open.n; i++) {
-		struct step_scan sc = { j, &open.v[i], 0 };
+		struct step_scan sc = { j, &open.v[i].job, 0 };
 
-		hm_store_job_step_list(j->store, open.v[i].id, run_if_mine, &sc);
+		hm_store_job_step_list(j->store, open.v[i].job.id, run_if_mine, &sc);
 	}
 	coordinating = hm_membership_coordinator(j->m) == hm_membership_local_nodeid(j->m);
 	if (coordinating) {
 		hm_recovery_detect(j, j->m, j->store);
 		for (i = 0; i < open.n; i++)
-			if (!is_pending(j, open.v[i].id, 0))
-				hm_recovery_plan(j, j->m, j->store, &open.v[i]);
+			if (!is_pending(j, open.v[i].job.id, 0))
+				hm_recovery_plan(j, j->m, j->store, &open.v[i].job);
 	}
 	free(open.v);
 }

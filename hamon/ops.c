@@ -291,6 +291,7 @@ static bool job_open(const struct hm_job *j)
 struct open_jobs {
 	enum hm_job_kind kind;
 	uint32_t target;
+	const char *instance;	/* a migration is unique per instance, not per host */
 	uint64_t found;
 };
 
@@ -298,7 +299,10 @@ static int find_open_job(const struct hm_job *row, void *data)
 {
 	struct open_jobs *f = data;
 
-	if (row->kind != f->kind || row->target_host != f->target || !job_open(row))
+	if (row->kind != f->kind || !job_open(row))
+		return 0;
+	if (f->kind == HM_JOB_MIGRATE ? !row->instance || strcmp(row->instance, f->instance) :
+					row->target_host != f->target)
 		return 0;
 	f->found = row->id;
 	return 1;
@@ -314,6 +318,10 @@ static int check_job_create(json_object *o, char *err, size_t errlen)
 	}
 	if (hm_job_kind_from_str(str_of(o, "kind"), &kind) < 0)
 		return bad_enum(o, "kind", err, errlen);
+	if ((kind == HM_JOB_MIGRATE) != (str_of(o, "instance") != NULL)) {
+		snprintf(err, errlen, "a migrate job, and only one, names its instance");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -323,16 +331,33 @@ static int check_job_create(json_object *o, char *err, size_t errlen)
 static int apply_job_create(struct hm_store *s, json_object *o, uint32_t sender, uint64_t ts_ms,
 			    char *err, size_t errlen)
 {
-	struct open_jobs f = { .target = (uint32_t)int_of(o, "target_host") };
+	struct open_jobs f = { .target = (uint32_t)int_of(o, "target_host"),
+			       .instance = str_of(o, "instance") };
 	struct hm_job row = { 0 }, *taken = NULL;
+	struct hm_instance *inst = NULL;
 	int rc;
 
 	(void)sender;
 	hm_job_kind_from_str(str_of(o, "kind"), &f.kind);
-	if (f.target) {
+	if (f.instance) {
+		rc = hm_store_instance_get(s, f.instance, &inst);
+		free(inst);
+		if (rc == -ENOENT) {
+			snprintf(err, errlen, "there is no instance %.64s", f.instance);
+			return -EINVAL;
+		}
+		if (rc < 0)
+			return store_rc(rc, "job", err, errlen);
+	}
+	if (f.target || f.instance) {
 		rc = hm_store_job_list(s, find_open_job, &f);
 		if (rc < 0)
 			return store_rc(rc, "job", err, errlen);
+		if (f.found && f.instance) {
+			snprintf(err, errlen, "job %llu (%s of %.64s) is still open",
+				 (unsigned long long)f.found, hm_job_kind_to_str(f.kind), f.instance);
+			return -EINVAL;
+		}
 		if (f.found) {
 			snprintf(err, errlen, "job %llu (%s of node %u) is still open",
 				 (unsigned long long)f.found, hm_job_kind_to_str(f.kind), f.target);
@@ -345,6 +370,7 @@ static int apply_job_create(struct hm_store *s, json_object *o, uint32_t sender,
 	row.target_host = f.target;
 	row.created_ms = row.updated_ms = (int64_t)ts_ms;
 	row.reason = str_of(o, "reason");
+	row.instance = f.instance;
 	rc = hm_store_job_get(s, row.id, &taken);
 	free(taken);
 	if (rc == 0) {
@@ -833,7 +859,7 @@ static const struct field instance_fields[] = {
 static const struct field uuid_fields[] = { { "uuid", F_STR, false } };
 static const struct field job_create_fields[] = {
 	{ "id", F_INT, false }, { "kind", F_STR, false }, { "target_host", F_INT, true },
-	{ "reason", F_STR, true },
+	{ "reason", F_STR, true }, { "instance", F_STR, true },
 };
 static const struct field step_intent_fields[] = {
 	{ "job", F_INT, false }, { "seq", F_INT, false }, { "action", F_STR, false },

@@ -632,6 +632,99 @@ out:
 	free(res);
 }
 
+
+/* place one instance, on `only` if given (an operator's choice must pass
+ * the same checks), never on `exclude`: the target, or 0 and why */
+static uint32_t place_one(struct plan *p, const struct hm_instance *in, uint32_t only,
+			  uint32_t exclude, char *why, size_t len)
+{
+	struct hm_place_request want = { .instance = in, .exclude = exclude };
+	struct hm_place_result res = { 0 };
+	const struct hm_instance **load = calloc(p->insts.n + 1, sizeof(*load));
+	struct hm_place_input input = {
+		.hosts = p->hosts.v, .n_hosts = p->hosts.n, .want = &want, .n_want = 1,
+		.cpu_overcommit = policy_float(p->s, "cpu_overcommit"),
+	};
+	const struct hm_host *h = only ? host_of(&p->hosts, only) : NULL;
+	size_t i;
+
+	if (!load) {
+		snprintf(why, len, "out of memory");
+		return 0;
+	}
+	if (only && !h) {
+		free(load);
+		snprintf(why, len, "there is no host %u", only);
+		return 0;
+	}
+	if (h) {
+		input.hosts = h;
+		input.n_hosts = 1;
+	}
+	for (i = 0; i < p->insts.n; i++)
+		load[i] = &p->insts.v[i].row;
+	input.load = load;
+	input.n_load = p->insts.n;
+	input.n_members = hm_membership_group_members(p->m, &input.members);
+	hm_place(&input, &res);
+	free(load);
+	snprintf(why, len, "%s", res.reason);
+	return res.target;
+}
+
+/* an operator's single live migration (hamonctl migrate INSTANCE [HOST]) */
+static void plan_migrate(struct plan *p, size_t in_flight)
+{
+	const struct hm_instance *in = NULL;
+	const struct hm_job_step *mig;
+	char why[MSG_MAX], msg[MSG_MAX + 64];
+	uint32_t dest;
+	size_t i;
+
+	for (i = 0; i < p->insts.n && p->job->instance; i++)
+		if (!strcmp(p->insts.v[i].uuid, p->job->instance))
+			in = &p->insts.v[i].row;
+	if (in_flight)
+		return;
+	if (!in) {
+		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED, "the instance is gone");
+		return;
+	}
+	mig = last_step_of(p, in->uuid, HM_STEP_MIGRATE);
+	if (mig && (mig->state == HM_STEP_DONE || mig->state == HM_STEP_FAILED)) {
+		snprintf(msg, sizeof(msg), "%s to node %u", mig->state == HM_STEP_DONE ?
+			 "migrated" : "failed", mig->target);
+		hm_jobs_issue_end(p->j, p->job->id, mig->state == HM_STEP_DONE ? HM_JOB_DONE :
+				  HM_JOB_FAILED, msg);
+		return;
+	}
+	if (mig) {	/* unknown: the same destination, the source looks first */
+		if (!hm_membership_in_group(p->m, mig->host))
+			hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED,
+					  "the source left mid-migration: a recovery takes over");
+		else if (hm_jobs_retry_after(p->j, mig->updated_ms, RETRY_UNKNOWN_MS))
+			hm_jobs_issue_migrate(p->j, p->job->id, p->next_seq, in->uuid, mig->host,
+					      mig->target);
+		return;
+	}
+	if (!hm_membership_in_group(p->m, in->owner)) {
+		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED,
+				  "its host is not running hamond: nothing can migrate it");
+		return;
+	}
+	if (p->job->target_host == in->owner) {
+		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED, "it already runs there");
+		return;
+	}
+	dest = place_one(p, in, p->job->target_host, in->owner, why, sizeof(why));
+	if (!dest) {
+		snprintf(msg, sizeof(msg), "refused: %s", why);
+		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED, msg);
+		return;
+	}
+	hm_jobs_issue_migrate(p->j, p->job->id, p->next_seq, in->uuid, in->owner, dest);
+}
+
 /* the instances the job still has to bring up, and the verdict on the rest */
 static void plan_rebuild(struct plan *p)
 {
@@ -760,7 +853,8 @@ void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_stor
 	int rc;
 
 	if (job->kind != HM_JOB_RECOVERY && job->kind != HM_JOB_FENCE &&
-	    job->kind != HM_JOB_EVACUATE && job->kind != HM_JOB_DRAIN)
+	    job->kind != HM_JOB_EVACUATE && job->kind != HM_JOB_DRAIN &&
+	    job->kind != HM_JOB_MIGRATE)
 		return;
 	rc = hm_store_job_step_list(s, job->id, collect_step, &p.steps);
 	if (rc == 0)
@@ -783,6 +877,10 @@ void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_stor
 	in_flight = steps_in_flight(&p);
 	if (job->kind == HM_JOB_DRAIN) {
 		plan_drain(&p, in_flight);
+		goto out;
+	}
+	if (job->kind == HM_JOB_MIGRATE) {
+		plan_migrate(&p, in_flight);
 		goto out;
 	}
 	if (in_flight)

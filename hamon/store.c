@@ -247,7 +247,9 @@ static const char *const migrations[] = {
 	" CHECK (target " NODEID_RANGE ");"
 	"ALTER TABLE hosts ADD COLUMN fence_view TEXT CHECK (fence_view IS NULL OR"
 	" (length(fence_view) <= 65536 AND CASE WHEN json_valid(fence_view)"
-	"  THEN json_type(fence_view) = 'object' ELSE 0 END));",
+	"  THEN json_type(fence_view) = 'object' ELSE 0 END));"
+	/* and a job may be about one instance (an operator's migration) */
+	"ALTER TABLE jobs ADD COLUMN instance TEXT CHECK (instance GLOB " UUID_GLOB ");",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HM_STORE_SCHEMA_VERSION, "a migration per version");
 
@@ -326,6 +328,7 @@ static const struct col job_cols[] = {
 	C(struct hm_job, created_ms, K_I64),
 	C(struct hm_job, updated_ms, K_I64),
 	C(struct hm_job, reason, K_TEXT_OPT),
+	C(struct hm_job, instance, K_TEXT_OPT),
 };
 static const struct col job_step_cols[] = {
 	C(struct hm_job_step, job, K_U64),
@@ -441,7 +444,7 @@ struct stmt_def {
 	"requested, ha_policy, priority, affinity_group, observed, updated_ms"
 #define POLICY_COLS "key, value, version"
 #define FENCE_COLS "id, host, level, agent, params"
-#define JOB_COLS "id, kind, state, target_host, created_ms, updated_ms, reason"
+#define JOB_COLS "id, kind, state, target_host, created_ms, updated_ms, reason, instance"
 #define STEP_COLS "job, seq, instance, action, host, state, result, updated_ms, target"
 #define HISTORY_COLS "id, ts_ms, kind, host, instance, job, message"
 
@@ -549,10 +552,11 @@ static const struct stmt_def stmt_def[ST_MAX] = {
 	[ST_FENCE_LIST] = { "SELECT " FENCE_COLS " FROM fence_devices ORDER BY id",
 		HM_TABLE_FENCE_DEVICES, 0 },
 
-	[ST_JOB_UPSERT] = { "INSERT INTO jobs (" JOB_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+	[ST_JOB_UPSERT] = { "INSERT INTO jobs (" JOB_COLS ") VALUES (" MARKS8 ")"
 		" ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
 		" target_host = excluded.target_host, created_ms = excluded.created_ms,"
-		" updated_ms = excluded.updated_ms, reason = excluded.reason",
+		" updated_ms = excluded.updated_ms, reason = excluded.reason,"
+		" instance = excluded.instance",
 		HM_TABLE_JOBS, ALL },
 	[ST_JOB_GET] = { "SELECT " JOB_COLS " FROM jobs WHERE id = ?", HM_TABLE_JOBS, COL(0) },
 	[ST_JOB_DELETE] = { "DELETE FROM jobs WHERE id = ?", HM_TABLE_JOBS, COL(0) },
@@ -597,7 +601,7 @@ static const struct stmt_def stmt_def[ST_MAX] = {
 	SYNC_STMTS(HM_TABLE_INSTANCES, "instances", INSTANCE_COLS, "uuid", MARKS13),
 	SYNC_STMTS(HM_TABLE_POLICY, "policy", POLICY_COLS, "key", MARKS3),
 	SYNC_STMTS(HM_TABLE_FENCE_DEVICES, "fence_devices", FENCE_COLS, "id", MARKS5),
-	SYNC_STMTS(HM_TABLE_JOBS, "jobs", JOB_COLS, "id", MARKS7),
+	SYNC_STMTS(HM_TABLE_JOBS, "jobs", JOB_COLS, "id", MARKS8),
 	SYNC_STMTS(HM_TABLE_JOB_STEPS, "job_steps", STEP_COLS, "job, seq", MARKS9),
 	SYNC_STMTS(HM_TABLE_HISTORY, "history", HISTORY_COLS, "id", MARKS7),
 };

@@ -198,6 +198,7 @@ struct hm_job {
 	int64_t created_ms;
 	int64_t updated_ms;		/* >= created_ms */
 	const char *reason;		/* NULL = none */
+	const char *instance;		/* the one instance it is about (uuid), NULL = none */
 };
 
 struct hm_job_step {

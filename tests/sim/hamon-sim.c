@@ -78,7 +78,7 @@ enum cmd_kind {
 	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG, C_POLICY, C_EXP_POLICY, C_WIPE,
 	C_VM, C_FENCE_MODE, C_CONFIRM, C_CAPACITY, C_EXP_RUNNING, C_EXP_JOB, C_EXP_OWNER,
 	C_FAILPOINT, C_HOST_FLAG, C_LIBVIRT, C_START_MODE, C_OPERATOR_JOB, C_MAINTENANCE,
-	C_MIGRATE_MODE,
+	C_MIGRATE_MODE, C_MIGRATE,
 };
 
 enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
@@ -1742,7 +1742,7 @@ static bool settles(enum cmd_kind k)
 	case C_START: case C_KILL: case C_CRASH: case C_CS_STOP: case C_CS_START:
 	case C_HM_STOP: case C_HM_START: case C_PARTITION: case C_HEAL: case C_INJECT:
 	case C_SETTLE: case C_POLICY: case C_VM: case C_CONFIRM: case C_CAPACITY:
-	case C_HOST_FLAG: case C_LIBVIRT: case C_OPERATOR_JOB: case C_MAINTENANCE:
+	case C_HOST_FLAG: case C_LIBVIRT: case C_OPERATOR_JOB: case C_MAINTENANCE: case C_MIGRATE:
 		return true;
 	default:
 		return false;
@@ -2069,6 +2069,29 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 	case C_MIGRATE_MODE:
 		nd->migrate_fails = (uint32_t)c->num;
 		break;
+	case C_MIGRATE: {
+		struct hamond *h = NULL;
+		const struct vm *v = vm_by_name(s, c->key);
+		char payload[256];
+
+		if (!v)
+			input_error(s, "migrate: no instance '%s'", c->key);
+		for (i = 1; i <= s->n && !h; i++)
+			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
+				h = s->nodes[i].h;
+		if (!h)
+			input_error(s, "migrate: no acting hamond to ask");
+		if (c->node)
+			snprintf(payload, sizeof(payload),
+				 "{\"id\":%llu,\"kind\":\"migrate\",\"instance\":\"%s\",\"target_host\":%u}",
+				 (unsigned long long)hm_jobs_new_id(h->jobs), v->uuid, c->node);
+		else
+			snprintf(payload, sizeof(payload),
+				 "{\"id\":%llu,\"kind\":\"migrate\",\"instance\":\"%s\"}",
+				 (unsigned long long)hm_jobs_new_id(h->jobs), v->uuid);
+		publish(h, HM_OP_JOB_CREATE, payload);
+		break;
+	}
 	case C_LIBVIRT:
 		nd->libvirt_down = c->num != 0;
 		if (nd->h)
@@ -2465,6 +2488,12 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 		if (strcmp(argv[2], "on") && strcmp(argv[2], "off"))
 			input_error(s, "maintenance: on or off, not '%s'", argv[2]);
 		c->num = !strcmp(argv[2], "on");
+	} else if (!strcmp(argv[0], "migrate")) {
+		if (argc != 2 && argc != 3)
+			input_error(s, "usage: migrate NAME [NODE]");
+		c->kind = C_MIGRATE;
+		snprintf(c->key, sizeof(c->key), "%s", argv[1]);
+		c->node = argc == 3 ? parse_node(s, argv[2]) : 0;
 	} else if (!strcmp(argv[0], "migrate-fail")) {
 		want_args(s, argc, 3, "migrate-fail NODE COUNT");
 		c->kind = C_MIGRATE_MODE;
