@@ -93,6 +93,8 @@ struct cmd {
 	char key[64], value[128];	/* policy, expect policy; vm: name, storage */
 	uint64_t num2;			/* capacity: MiB; vm: vCPUs */
 	uint64_t num3;			/* vm: MiB */
+	int64_t prio;			/* vm: priority */
+	char group[32];			/* vm: anti-affinity group */
 	struct cmd *inner;	/* at */
 };
 
@@ -160,6 +162,8 @@ struct vm {
 	uint32_t home;		/* where it ran last */
 	nodeset_t defined;	/* the fake libvirts that have a definition */
 	bool autostart;		/* its definitions start at boot */
+	int64_t priority;
+	char group[32];		/* anti-affinity group, "" = none */
 };
 
 /* a fake step in flight on a hamond */
@@ -541,13 +545,16 @@ static void publish(struct hamond *h, uint16_t op, const char *payload)
 static void publish_vm(struct hamond *h, const struct vm *v)
 {
 	char payload[1024];
+	char group[64] = "";
 
+	if (v->group[0])
+		snprintf(group, sizeof(group), ",\"affinity\":\"%s\"", v->group);
 	snprintf(payload, sizeof(payload),
 		 "{\"uuid\":\"%s\",\"name\":\"%s\",\"xml\":\"<domain><name>%s</name></domain>\","
 		 "\"vcpus\":%u,\"memory_mib\":%llu,\"storage\":\"%s\",\"ha_policy\":\"ha\","
-		 "\"priority\":0,\"observed\":\"running\"}",
+		 "\"priority\":%lld,\"observed\":\"running\"%s}",
 		 v->uuid, v->name, v->name, v->vcpus, (unsigned long long)v->memory_mib,
-		 hm_storage_to_str(v->storage));
+		 hm_storage_to_str(v->storage), (long long)v->priority, group);
 	publish(h, HM_OP_INSTANCE_PUBLISH, payload);
 }
 
@@ -2007,6 +2014,8 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		v->runs_on = v->home = c->node;
 		v->defined = bit(c->node);
 		v->autostart = c->num != 0;
+		v->priority = c->prio;
+		snprintf(v->group, sizeof(v->group), "%s", c->group);
 		if (nd->h && hm_membership_acting(nd->h->m)) {
 			publish_host(nd->h);
 		}
@@ -2423,12 +2432,26 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 		snprintf(c->key, sizeof(c->key), "%s", argv[2]);
 		snprintf(c->value, sizeof(c->value), "%s", argv[3]);
 	} else if (!strcmp(argv[0], "vm")) {
-		if (argc > 3 && !strcmp(argv[argc - 1], "autostart")) {
-			c->num = 1;
+		/* options last: autostart, prio=N, group=G */
+		while (argc > 3) {
+			const char *o = argv[argc - 1];
+
+			if (!strcmp(o, "autostart"))
+				c->num = 1;
+			else if (!strncmp(o, "prio=", 5))
+				c->prio = (int64_t)parse_num(s, o + 5, "priority", 0, 1000);
+			else if (!strncmp(o, "group=", 6) && strlen(o + 6) > 0 && strlen(o + 6) < 32 &&
+				 strspn(o + 6, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(o + 6))
+				snprintf(c->group, sizeof(c->group), "%s", o + 6);
+			else if (strchr(o, '=') || !strcmp(o, "autostart"))
+				input_error(s, "vm: bad option '%s'", o);
+			else
+				break;
 			argc--;
 		}
 		if (argc < 3 || argc > 6)
-			input_error(s, "usage: vm NODE NAME [shared|volume|local] [VCPUS MIB] [autostart]");
+			input_error(s, "usage: vm NODE NAME [shared|volume|local] [VCPUS MIB] [autostart] "
+				    "[prio=N] [group=G]");
 		c->kind = C_VM;
 		s->inventory = true;	/* hosts publish from the first sync on */
 		c->node = parse_node(s, argv[1]);
