@@ -20,6 +20,7 @@ _Static_assert(ARRAY_SIZE(type_names) == HM_POLICY_TYPE_MAX, "a name per type");
 
 static const char *const first_last[] = { "first", "last", NULL };
 static const char *const abort_postcopy[] = { "abort", "postcopy", NULL };
+static const char *const strict_soft[] = { "strict", "soft", NULL };
 
 #define BOOL(n, d, m) { n, HM_POLICY_BOOL, d, 0, 0, 0, 0, NULL, m }
 #define INT(n, d, lo, hi, m) { n, HM_POLICY_INT, d, lo, hi, 0, 0, NULL, m }
@@ -55,6 +56,9 @@ static const struct hm_policy_key keys[] = {
 	      "vCPUs placed per host CPU"),
 	ENUM("reserved_hosts_order", "last", first_last,
 	     "rebuilds go to reserved hosts first, or last (when the others are full)"),
+	ENUM("anti_affinity", "strict", strict_soft,
+	     "instances of one anti-affinity group never share a host (strict), "
+	     "or only while another host has room (soft)"),
 	PATH("shared_storage_path", "/var/lib/hamon-shared",
 	     "the directory every host sees, where shared-storage instances keep their disks"),
 	/* live migration */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "placement.h"
 #include "policy.h"
 #include "recovery.h"
 
@@ -28,10 +29,19 @@ struct inst_list {
 	int rc;
 };
 
+/* the row's strings point into the item itself: again after a move */
+static void inst_point(struct inst *p)
+{
+	p->row.uuid = p->uuid;
+	p->row.name = p->name;
+	p->row.affinity_group = p->affinity[0] ? p->affinity : NULL;
+}
+
 static int collect_inst(const struct hm_instance *row, void *data)
 {
 	struct inst_list *l = data;
 	struct inst *p;
+	size_t i;
 
 	if (l->n == l->cap) {
 		p = realloc(l->v, (l->cap ? l->cap * 2 : 32) * sizeof(*p));
@@ -41,21 +51,22 @@ static int collect_inst(const struct hm_instance *row, void *data)
 		}
 		l->v = p;
 		l->cap = l->cap ? l->cap * 2 : 32;
+		for (i = 0; i < l->n; i++)
+			inst_point(&l->v[i]);
 	}
 	p = &l->v[l->n++];
 	snprintf(p->uuid, sizeof(p->uuid), "%s", row->uuid);
 	snprintf(p->name, sizeof(p->name), "%s", row->name);
 	p->row = *row;
-	p->row.uuid = p->uuid;
-	p->row.name = p->name;
 	p->row.domain_xml = NULL;
 	snprintf(p->affinity, sizeof(p->affinity), "%s", row->affinity_group ? row->affinity_group : "");
-	p->row.affinity_group = row->affinity_group ? p->affinity : NULL;
+	inst_point(p);
 	return 0;
 }
 
 struct host_list {
 	struct hm_host *v;
+	char (*names)[256];	/* v[i].name points here (for reasons) */
 	size_t n, cap;
 	int rc;
 };
@@ -63,21 +74,32 @@ struct host_list {
 static int collect_host(const struct hm_host *row, void *data)
 {
 	struct host_list *l = data;
-	void *p;
+	void *p, *q;
+	size_t i;
 
 	if (l->n == l->cap) {
-		p = realloc(l->v, (l->cap ? l->cap * 2 : 16) * sizeof(*l->v));
-		if (!p) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+
+		p = realloc(l->v, cap * sizeof(*l->v));
+		if (p)
+			l->v = p;
+		q = realloc(l->names, cap * sizeof(*l->names));
+		if (q)
+			l->names = q;
+		if (!p || !q) {
 			l->rc = -ENOMEM;
 			return 1;
 		}
-		l->v = p;
-		l->cap = l->cap ? l->cap * 2 : 16;
+		l->cap = cap;
+		for (i = 0; i < l->n; i++)
+			l->v[i].name = l->names[i];
 	}
-	/* keep the plain fields; the strings are not used here */
+	/* the plain fields and the name; the other strings are not used here */
 	l->v[l->n] = *row;
-	l->v[l->n].name = l->v[l->n].libvirt_uri = l->v[l->n].migration_uri = NULL;
-	l->v[l->n].libvirt_uuid = l->v[l->n].boot_id = NULL;
+	snprintf(l->names[l->n], sizeof(l->names[0]), "%s", row->name);
+	l->v[l->n].name = l->names[l->n];
+	l->v[l->n].libvirt_uri = l->v[l->n].migration_uri = NULL;
+	l->v[l->n].libvirt_uuid = l->v[l->n].boot_id = l->v[l->n].fence_view = NULL;
 	l->n++;
 	return 0;
 }
@@ -93,6 +115,7 @@ static int collect_step(const struct hm_job_step *row, void *data)
 {
 	struct step_list *l = data;
 	void *p, *q;
+	size_t i;
 
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
@@ -108,6 +131,9 @@ static int collect_step(const struct hm_job_step *row, void *data)
 			return 1;
 		}
 		l->cap = cap;
+		for (i = 0; i < l->n; i++)
+			if (l->v[i].instance)
+				l->v[i].instance = l->inst[i];
 	}
 	l->v[l->n] = *row;
 	l->v[l->n].result = NULL;
@@ -150,64 +176,6 @@ static double policy_float(struct hm_store *s, const char *key)
 }
 
 
-/* ---- placement (interim: evacuate/placement.c replaces this) ----------- */
-
-struct hm_place_request {
-	const struct hm_instance *instance;
-	uint32_t exclude;		/* a host where it failed, 0 = none */
-};
-
-struct hm_place_result {
-	uint32_t target;		/* 0: nowhere */
-	char reason[160];
-};
-
-struct hm_place_input {
-	const struct hm_host *hosts;
-	size_t n_hosts;
-	const struct hm_instance *const *load;
-	size_t n_load;
-	const struct hm_place_request *want;
-	size_t n_want;
-	double cpu_overcommit;
-	const uint32_t *members;
-	size_t n_members;
-};
-
-static void hm_place(const struct hm_place_input *in, struct hm_place_result *res)
-{
-	size_t i, k, w;
-
-	for (w = 0; w < in->n_want; w++) {
-		const struct hm_instance *want = in->want[w].instance;
-		int64_t best_free = -1;
-
-		res[w].target = 0;
-		snprintf(res[w].reason, sizeof(res[w].reason), "no eligible host has room");
-		for (i = 0; i < in->n_hosts; i++) {
-			const struct hm_host *h = &in->hosts[i];
-			int64_t cpu = (int64_t)(h->vcpus * in->cpu_overcommit), mem = (int64_t)h->memory_mib;
-
-			if (h->state != HM_HOST_ONLINE || h->maintenance || h->disabled ||
-			    h->nodeid == in->want[w].exclude || !in_set(in->members, in->n_members, h->nodeid))
-				continue;
-			for (k = 0; k < in->n_load; k++)
-				if (in->load[k]->owner == h->nodeid) {
-					cpu -= in->load[k]->vcpus;
-					mem -= (int64_t)in->load[k]->memory_mib;
-				}
-			for (k = 0; k < w; k++)
-				if (res[k].target == h->nodeid) {
-					cpu -= in->want[k].instance->vcpus;
-					mem -= (int64_t)in->want[k].instance->memory_mib;
-				}
-			if (cpu < want->vcpus || mem < (int64_t)want->memory_mib || mem <= best_free)
-				continue;
-			best_free = mem;
-			res[w].target = h->nodeid;
-		}
-	}
-}
 
 static int64_t policy_int(struct hm_store *s, const char *key)
 {
@@ -361,6 +329,7 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 	}
 out:
 	free(hosts.v);
+	free(hosts.names);
 	free(insts.v);
 	free(open.hosts);
 }
@@ -378,6 +347,67 @@ struct plan {
 	uint32_t next_seq;
 	uint32_t me;
 };
+
+/* the placement input every planner shares: hosts, load, membership and
+ * the cluster policy; want and the rest are the caller's */
+static int place(struct plan *p, struct hm_place_input *in, struct hm_place_result *res)
+{
+	const struct hm_instance **load = calloc(p->insts.n + p->steps.n + 1, sizeof(*load));
+	struct hm_instance *arriving = calloc(p->steps.n + 1, sizeof(*arriving));
+	struct hm_policy_entry *e = NULL;
+	unsigned int order = 0;
+	size_t i, k, n = 0, n_arriving = 0;
+	int rc;
+
+	if (!load || !arriving) {
+		free(load);
+		free(arriving);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->insts.n; i++)
+		load[n++] = &p->insts.v[i].row;
+	/* a migration in flight holds room on its destination too (both ends
+	 * own it until its end is recorded) */
+	for (k = 0; k < p->steps.n; k++) {
+		const struct hm_job_step *st = &p->steps.v[k];
+
+		if (st->action != HM_STEP_MIGRATE || !st->target || !st->instance ||
+		    (st->state != HM_STEP_INTENT && st->state != HM_STEP_UNKNOWN))
+			continue;
+		for (i = 0; i < p->insts.n; i++)
+			if (!strcmp(p->insts.v[i].uuid, st->instance) &&
+			    p->insts.v[i].row.owner != st->target) {
+				arriving[n_arriving] = p->insts.v[i].row;
+				arriving[n_arriving].owner = st->target;
+				load[n++] = &arriving[n_arriving++];
+			}
+	}
+	in->load = load;
+	in->n_load = n;
+	if (!in->hosts) {
+		in->hosts = p->hosts.v;
+		in->n_hosts = p->hosts.n;
+	}
+	in->n_members = hm_membership_group_members(p->m, &in->members);
+	in->cpu_overcommit = policy_float(p->s, "cpu_overcommit");
+	hm_store_policy_get(p->s, "reserved_hosts_order", &e);
+	if (hm_policy_enum("reserved_hosts_order", e ? e->value : NULL, &order) < 0)
+		hm_policy_enum("reserved_hosts_order", NULL, &order);
+	free(e);
+	/* the policy's choices are first|last, and strict|soft */
+	in->reserved_order = order == 0 ? HM_PLACE_RESERVED_FIRST : HM_PLACE_RESERVED_LAST;
+	e = NULL;
+	order = 0;
+	hm_store_policy_get(p->s, "anti_affinity", &e);
+	if (hm_policy_enum("anti_affinity", e ? e->value : NULL, &order) < 0)
+		hm_policy_enum("anti_affinity", NULL, &order);
+	free(e);
+	in->affinity = order == 0 ? HM_PLACE_AFFINITY_STRICT : HM_PLACE_AFFINITY_SOFT;
+	rc = hm_place(in, res, NULL);
+	free(load);
+	free(arriving);
+	return rc;
+}
 
 /* the last step of an instance in this job, or NULL */
 static const struct hm_job_step *last_step_of(const struct plan *p, const char *uuid,
@@ -584,21 +614,12 @@ static void plan_drain(struct plan *p, size_t in_flight)
 		want[n_want++] = (struct hm_place_request){ .instance = in };
 	}
 	if (n_want) {
-		const struct hm_instance **load = calloc(p->insts.n + 1, sizeof(*load));
-		struct hm_place_input input = {
-			.hosts = p->hosts.v, .n_hosts = p->hosts.n, .want = want, .n_want = n_want,
-			.cpu_overcommit = policy_float(p->s, "cpu_overcommit"),
-		};
+		struct hm_place_input input = { .want = want, .n_want = n_want,
+						.exclude_hosts = &p->job->target_host,
+						.n_exclude_hosts = 1 };
 
-		if (!load)
+		if (place(p, &input, res) < 0)
 			goto out;
-		for (i = 0; i < p->insts.n; i++)
-			load[i] = &p->insts.v[i].row;
-		input.load = load;
-		input.n_load = p->insts.n;
-		input.n_members = hm_membership_group_members(p->m, &input.members);
-		hm_place(&input, res);
-		free(load);
 		for (i = 0; i < n_want; i++) {
 			size_t into = 0;
 
@@ -634,40 +655,18 @@ out:
 
 
 /* place one instance, on `only` if given (an operator's choice must pass
- * the same checks), never on `exclude`: the target, or 0 and why */
+ * the same checks): the target, or 0 and why */
 static uint32_t place_one(struct plan *p, const struct hm_instance *in, uint32_t only,
-			  uint32_t exclude, char *why, size_t len)
+			  char *why, size_t len)
 {
-	struct hm_place_request want = { .instance = in, .exclude = exclude };
+	struct hm_place_request want = { .instance = in };
 	struct hm_place_result res = { 0 };
-	const struct hm_instance **load = calloc(p->insts.n + 1, sizeof(*load));
-	struct hm_place_input input = {
-		.hosts = p->hosts.v, .n_hosts = p->hosts.n, .want = &want, .n_want = 1,
-		.cpu_overcommit = policy_float(p->s, "cpu_overcommit"),
-	};
-	const struct hm_host *h = only ? host_of(&p->hosts, only) : NULL;
-	size_t i;
+	struct hm_place_input input = { .want = &want, .n_want = 1, .target = only };
 
-	if (!load) {
-		snprintf(why, len, "out of memory");
+	if (place(p, &input, &res) < 0) {
+		snprintf(why, len, "placement failed");
 		return 0;
 	}
-	if (only && !h) {
-		free(load);
-		snprintf(why, len, "there is no host %u", only);
-		return 0;
-	}
-	if (h) {
-		input.hosts = h;
-		input.n_hosts = 1;
-	}
-	for (i = 0; i < p->insts.n; i++)
-		load[i] = &p->insts.v[i].row;
-	input.load = load;
-	input.n_load = p->insts.n;
-	input.n_members = hm_membership_group_members(p->m, &input.members);
-	hm_place(&input, &res);
-	free(load);
 	snprintf(why, len, "%s", res.reason);
 	return res.target;
 }
@@ -716,7 +715,7 @@ static void plan_migrate(struct plan *p, size_t in_flight)
 		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED, "it already runs there");
 		return;
 	}
-	dest = place_one(p, in, p->job->target_host, in->owner, why, sizeof(why));
+	dest = place_one(p, in, p->job->target_host, why, sizeof(why));
 	if (!dest) {
 		snprintf(msg, sizeof(msg), "refused: %s", why);
 		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED, msg);
@@ -794,28 +793,12 @@ static void plan_rebuild(struct plan *p)
 		want[n_want++] = (struct hm_place_request){ .instance = in };
 	}
 	if (n_want) {
-		struct hm_place_input input = {
-			.hosts = p->hosts.v,
-			.n_hosts = p->hosts.n,
-			.load = NULL,
-			.n_load = 0,
-			.want = want,
-			.n_want = n_want,
-			.cpu_overcommit = policy_float(p->s, "cpu_overcommit"),
-		};
-		const struct hm_instance **load = calloc(p->insts.n + 1, sizeof(*load));
-		const uint32_t *members;
+		struct hm_place_input input = { .want = want, .n_want = n_want,
+						.exclude_hosts = &p->job->target_host,
+						.n_exclude_hosts = 1 };
 
-		if (!load)
+		if (place(p, &input, res) < 0)
 			goto out;
-		for (i = 0; i < p->insts.n; i++)
-			load[i] = &p->insts.v[i].row;
-		input.load = load;
-		input.n_load = p->insts.n;
-		input.n_members = hm_membership_group_members(p->m, &members);
-		input.members = members;
-		hm_place(&input, res);
-		free(load);
 		for (i = 0; i < n_want; i++) {
 			if (!res[i].target) {
 				pending++;
@@ -913,6 +896,7 @@ out:
 	free(p.steps.v);
 	free(p.steps.inst);
 	free(p.hosts.v);
+	free(p.hosts.names);
 	free(p.insts.v);
 }
 

@@ -25,6 +25,7 @@ static const struct {
 	{ "auto_enable_after_fence", "bool", "no" },
 	{ "cpu_overcommit", "float", "4.0" },
 	{ "reserved_hosts_order", "enum", "last" },
+	{ "anti_affinity", "enum", "strict" },
 	{ "shared_storage_path", "path", "/var/lib/hamon-shared" },
 	{ "migration_max_parallel_per_host", "int", "2" },
 	{ "migration_downtime_ms", "int", "300" },
