@@ -11,11 +11,25 @@
  *   event thread     one per process (hm_lv_event_loop_*): runs
  *                    virEventRunDefaultImpl; on_lifecycle/on_close only queue
  *                    work for the worker under h->lock.
+ *   action threads   up to HM_LV_ACTIONS_MAX per adapter, started on demand:
+ *                    each takes actions from h->queue (one per domain uuid
+ *                    at a time), runs them on its own virConnectPtr, posts
+ *                    the result to the same outbox.
  *
  * h->lock guards: stop, conn (written by the worker, read by the event
  * callbacks to drop those of an old connection), conn_lost, close_reason,
- * the pending uuids and the outbox.  No libvirt call is ever made with
+ * the pending uuids, the outbox, the action queue, the actors' current
+ * actions and exit flags, and refs.  No libvirt call is ever made with
  * h->lock held.
+ *
+ * Lifetimes.  h has a reference count: the owner's and one per thread.
+ * hm_lv_host_free drops the owner's after it stopped every delivery (poll
+ * removed, timers deleted) and waited a bounded time for the threads; a
+ * thread still blocked in libvirt is detached and the last reference frees
+ * h.  An action has two references: the loop's (until answered) and the
+ * thread side's (queue → actor → result message).  Its deadline is a
+ * qb_loop timer: whichever of the timer and the result reaches the loop
+ * first answers; the other is dropped.
  *
  * The worker's connection state machine:
  *
@@ -39,6 +53,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +66,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+#include <qb/qbutil.h>
 
 #include "libvirt_host.h"
 
@@ -95,6 +111,16 @@ const char *hm_lv_storage_to_str(enum hm_lv_storage s)
 	case HM_LV_STORAGE_LOCAL: return "local";
 	}
 	return "unknown";
+}
+
+const char *hm_lv_outcome_to_str(enum hm_lv_outcome o)
+{
+	switch (o) {
+	case HM_LV_DONE: return "done";
+	case HM_LV_FAILED: return "failed";
+	case HM_LV_UNKNOWN: return "unknown";
+	}
+	return "invalid";
 }
 
 enum hm_lv_dom_state hm_lv_dom_state_from_virt(int virstate)
@@ -560,6 +586,31 @@ free_doc:
 	return rc;
 }
 
+int hm_lv_domain_uuid_of_xml(const char *xml, size_t len, char ret[HM_LV_UUID_LEN + 1])
+{
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root, uuid;
+	int rc;
+
+	if (ret == NULL)
+		return -EINVAL;
+	rc = parse_doc(xml, len, &doc);
+	if (rc < 0)
+		return rc;
+	root = xmlDocGetRootElement(doc);
+	if (!is_elem(root, "domain")) {
+		rc = -EINVAL;
+		goto free_doc;
+	}
+	uuid = child_elem(root, "uuid");
+	rc = uuid != NULL ? uuid_of_node(uuid, ret) : -ENOENT;
+	if (rc == -ENOENT && uuid != NULL)
+		rc = -EINVAL;	/* all zero: not a domain's */
+free_doc:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* process-wide: libvirt init and the event loop thread */
 
@@ -669,11 +720,15 @@ void hm_lv_event_loop_release(void)
 /* ------------------------------------------------------------------ */
 /* the adapter */
 
-enum msg_type { MSG_HOST, MSG_DOMAIN, MSG_GONE, MSG_DONE };
+enum msg_type { MSG_HOST, MSG_DOMAIN, MSG_GONE, MSG_DONE, MSG_ACTION, MSG_PROGRESS };
+
+struct action;
 
 struct msg {
 	struct msg *next;
 	enum msg_type type;
+	struct action *act;		/* MSG_ACTION, MSG_PROGRESS: holds a reference */
+	struct hm_lv_migrate_progress prog;	/* MSG_PROGRESS */
 	enum hm_lv_host_state state;	/* MSG_HOST */
 	struct hm_lv_host_info host;	/* MSG_HOST */
 	struct hm_lv_domain dom;	/* MSG_DOMAIN; dom.uuid for MSG_GONE */
@@ -688,6 +743,79 @@ struct uuid_set {
 	size_t n, cap;
 };
 
+/* a libvirt error, taken right after the call that failed; room is left
+ * in a message for the step and a second error */
+struct lv_error {
+	int code;
+	int domain;
+	char text[HM_LV_ACTION_MSG_MAX / 2];
+};
+
+enum action_type { ACT_START, ACT_REMOVE, ACT_LOOKUP, ACT_MIGRATE };
+
+/* a migration's own state, beside its action */
+struct migration {
+	struct hm_lv_migrate_params p;	/* the strings point below */
+	char *dest_uri;
+	char *migrate_uri;
+	hm_lv_migrate_progress_fn progress;	/* loop thread */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool sync_init;
+	/* under lock: the helper thread blocked in the migration call */
+	bool finished;
+	int rc;
+	struct lv_error err;
+	/* under lock: from the job-completed event (event thread) */
+	bool completed;
+	uint64_t completed_elapsed_ms;
+	uint64_t completed_downtime_ms;
+	/* the actor's */
+	virDomainPtr dom;
+	virTypedParameterPtr params;
+	int nparams;
+	unsigned long flags;
+};
+
+/*
+ * One action.  Two references: the loop's (until its callback ran, or was
+ * dropped by free) and the thread side's (the queue's, then the actor's,
+ * then its result message's, until the loop consumed that).
+ */
+struct action {
+	struct hm_lv_host *h;
+	struct action *next;		/* h->queue, under h->lock */
+	struct action *loop_next;	/* h->actions: not yet answered (loop thread) */
+	enum action_type type;
+	char uuid[HM_LV_UUID_LEN + 1];
+	char *xml;			/* ACT_START */
+	struct migration *mig;		/* ACT_MIGRATE */
+	uint64_t timeout_ms;
+	uint64_t deadline;		/* CLOCK_MONOTONIC ms */
+	unsigned refs;			/* atomic */
+	bool abandoned;			/* atomic: answered or freed: no further step */
+	bool taken;			/* under h->lock: an actor runs it */
+	struct msg *result;		/* preallocated: posting cannot fail */
+	/* loop thread only */
+	hm_lv_action_fn cb;
+	void *data;
+	qb_loop_timer_handle timer;
+	bool answered;
+	/* written by the actor before it posts the result */
+	enum hm_lv_outcome outcome;
+	char message[HM_LV_ACTION_MSG_MAX];
+};
+
+/* an action thread with its own connection */
+struct actor {
+	struct hm_lv_host *h;
+	pthread_t thread;
+	bool started;			/* loop thread */
+	bool exited, detached;		/* under h->lock */
+	struct action *cur;		/* under h->lock: its uuid is busy */
+	virConnectPtr conn;		/* the actor thread's own */
+};
+
 struct hm_lv_host {
 	qb_loop_t *loop;
 	char *uri;
@@ -700,10 +828,19 @@ struct hm_lv_host {
 	bool sync_init;
 	bool worker_started;
 	pthread_t worker;
+	struct action *actions;		/* not yet answered (loop thread) */
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;		/* the worker waits on it */
+	pthread_cond_t act_cond;	/* idle actors wait on it */
+	pthread_cond_t end_cond;	/* free waits on it for threads to end */
 	/* under lock */
+	unsigned refs;			/* the owner's and one per thread not ended */
+	bool worker_exited, worker_detached;
+	struct actor actors[HM_LV_ACTIONS_MAX];
+	unsigned n_actors, idle_actors;
+	struct action *queue, **queue_tail;
+	unsigned queued;
 	bool stop;
 	virConnectPtr conn;
 	bool conn_lost;
@@ -787,10 +924,14 @@ static void set_free(struct uuid_set *s)
 	s->n = s->cap = 0;
 }
 
+static void action_unref(struct action *a);
+
 static void msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return;
+	if (m->act != NULL)
+		action_unref(m->act);
 	free(m->name);
 	free(m->xml);
 	free(m);
@@ -804,10 +945,17 @@ static void post(struct hm_lv_host *h, struct msg *m)
 
 	m->next = NULL;
 	pthread_mutex_lock(&h->lock);
+	if (h->stop) {
+		/* freed: nobody reads it any more */
+		pthread_mutex_unlock(&h->lock);
+		msg_free(m);
+		return;
+	}
 	*h->out_tail = m;
 	h->out_tail = &m->next;
 	pthread_mutex_unlock(&h->lock);
-	/* cannot fail short of a counter overflow: the loop drains it */
+	/* the eventfd lives as long as h, which this thread holds; cannot
+	 * fail short of a counter overflow: the loop drains it */
 	do
 		n = write(h->efd, &one, sizeof(one));
 	while (n < 0 && errno == EINTR);
@@ -1197,13 +1345,40 @@ fail:
 	return -EIO;
 }
 
-static void cond_wait_until(struct hm_lv_host *h, uint64_t at_ms)
+static void cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t at_ms)
 {
 	struct timespec ts;
 
 	ts.tv_sec = (time_t)(at_ms / 1000u);
 	ts.tv_nsec = (long)(at_ms % 1000u) * 1000000L;
-	pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+	pthread_cond_timedwait(cond, lock, &ts);
+}
+
+static void host_destroy(struct hm_lv_host *h);
+
+static unsigned lingering;	/* atomic: hm_lv_threads_lingering */
+
+unsigned hm_lv_threads_lingering(void)
+{
+	return __atomic_load_n(&lingering, __ATOMIC_ACQUIRE);
+}
+
+/* the last thing an adapter thread does: drop its reference (h may be gone
+ * after it) */
+static void thread_end(struct hm_lv_host *h, bool *exited, const bool *detached)
+{
+	bool last, was_detached;
+
+	pthread_mutex_lock(&h->lock);
+	*exited = true;
+	was_detached = *detached;
+	pthread_cond_broadcast(&h->end_cond);
+	last = --h->refs == 0;
+	pthread_mutex_unlock(&h->lock);
+	if (was_detached)
+		__atomic_sub_fetch(&lingering, 1, __ATOMIC_RELEASE);
+	if (last)
+		host_destroy(h);
 }
 
 static void *worker_main(void *arg)
@@ -1218,7 +1393,7 @@ static void *worker_main(void *arg)
 	while (!h->stop) {
 		if (h->conn == NULL) {
 			if (now_ms() < retry_at) {
-				cond_wait_until(h, retry_at);
+				cond_wait_until(&h->cond, &h->lock, retry_at);
 				continue;
 			}
 			pthread_mutex_unlock(&h->lock);
@@ -1258,12 +1433,1126 @@ static void *worker_main(void *arg)
 	pthread_mutex_unlock(&h->lock);
 	conn_close(h);
 	set_free(&work);
+	thread_end(h, &h->worker_exited, &h->worker_detached);
 	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* actions, on the action threads */
+
+static void migration_free(struct migration *m);
+
+static void action_free(struct action *a)
+{
+	migration_free(a->mig);
+	free(a->xml);
+	free(a->result);	/* not posted */
+	free(a);
+}
+
+static void action_unref(struct action *a)
+{
+	if (__atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		action_free(a);
+}
+
+/* past its deadline, or answered already: take no further step */
+static bool action_expired(const struct action *a)
+{
+	return __atomic_load_n(&a->abandoned, __ATOMIC_ACQUIRE) || now_ms() >= a->deadline;
+}
+
+/* messages go to logs: printable ASCII only (libvirt's span lines) */
+static void printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = ' ';
+}
+
+static void __attribute__((format(printf, 3, 4)))
+action_set(struct action *a, enum hm_lv_outcome outcome, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->message, sizeof(a->message), fmt, ap);
+	va_end(ap);
+	printable(a->message);
+	a->outcome = outcome;
+}
+
+/* QEMU's errors quote its command line first and say what failed last:
+ * a long one keeps a third of its start and the rest of its end */
+static void elide(char *dst, size_t n, const char *src)
+{
+	size_t len = strlen(src), head, tail;
+
+	if (len < n) {
+		memcpy(dst, src, len + 1);
+		return;
+	}
+	head = (n - 1) / 3;
+	tail = n - 1 - head - 5;
+	snprintf(dst, n, "%.*s ... %s", (int)head, src, src + len - tail);
+}
+
+static void lv_error_take(struct lv_error *e)
+{
+	virErrorPtr v = virGetLastError();
+
+	e->code = v != NULL ? v->code : VIR_ERR_INTERNAL_ERROR;
+	e->domain = v != NULL ? v->domain : VIR_FROM_NONE;
+	elide(e->text, sizeof(e->text),
+	      v != NULL && v->message != NULL ? v->message : "unknown libvirt error");
+}
+
+/*
+ * libvirt's answer, as opposed to "could not get one": the connection is
+ * alive and the error is neither the transport's nor a wait for another
+ * job that timed out (that job may be doing what we asked)
+ */
+static bool lv_error_definite(const struct lv_error *e, virConnectPtr c)
+{
+	switch (e->code) {
+	case VIR_ERR_RPC:
+	case VIR_ERR_NO_CONNECT:
+	case VIR_ERR_INVALID_CONN:
+	case VIR_ERR_OPERATION_TIMEOUT:
+	case VIR_ERR_AUTH_FAILED:
+	case VIR_ERR_AUTH_CANCELLED:
+		return false;
+	default:
+		break;
+	}
+	if (e->domain == VIR_FROM_RPC || e->domain == VIR_FROM_REMOTE)
+		return false;
+	return virConnectIsAlive(c) == 1;
+}
+
+enum presence { ABSENT, INACTIVE, ACTIVE };
+
+static const char *presence_str(enum presence p)
+{
+	switch (p) {
+	case ABSENT: return "absent";
+	case INACTIVE: return "inactive";
+	case ACTIVE: return "active";
+	}
+	return "unknown";
+}
+
+/*
+ * Look the domain up: 0 and *ret (and *ret_dom when asked and not absent,
+ * else NULL), or -EIO and *e.  Only libvirt's "no such domain" is absent.
+ */
+static int look(virConnectPtr c, const char *uuid, enum presence *ret, virDomainPtr *ret_dom,
+		struct lv_error *e)
+{
+	virDomainPtr d;
+	int active;
+
+	if (ret_dom != NULL)
+		*ret_dom = NULL;
+	d = virDomainLookupByUUIDString(c, uuid);
+	if (d == NULL) {
+		if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+			lv_error_take(e);
+			return -EIO;
+		}
+		*ret = ABSENT;
+		return 0;
+	}
+	active = virDomainIsActive(d);
+	if (active < 0) {
+		/* a transient domain that just stopped is gone */
+		if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+			lv_error_take(e);
+			virDomainFree(d);
+			return -EIO;
+		}
+		virDomainFree(d);
+		*ret = ABSENT;
+		return 0;
+	}
+	*ret = active == 1 ? ACTIVE : INACTIVE;
+	if (ret_dom != NULL)
+		*ret_dom = d;
+	else
+		virDomainFree(d);
+	return 0;
+}
+
+static void actor_disconnect(struct actor *ac)
+{
+	if (ac->conn != NULL)
+		virConnectClose(ac->conn);
+	ac->conn = NULL;
+}
+
+/* the actor's connection, opened or reopened when it died: 0, or -EIO
+ * with the action's answer set */
+static int actor_connect(struct actor *ac, struct action *a)
+{
+	if (ac->conn != NULL && virConnectIsAlive(ac->conn) == 1)
+		return 0;
+	actor_disconnect(ac);
+	ac->conn = virConnectOpen(ac->h->uri);
+	if (ac->conn == NULL) {
+		struct lv_error e;
+
+		lv_error_take(&e);
+		action_set(a, HM_LV_UNKNOWN, "cannot connect to libvirt: %s", e.text);
+		return -EIO;
+	}
+	/* a daemon that hangs in a call is noticed (unsupported: 1) */
+	(void)virConnectSetKeepAlive(ac->conn, HM_LV_KEEPALIVE_INTERVAL_S, HM_LV_KEEPALIVE_COUNT);
+	return 0;
+}
+
+/*
+ * A start step failed with e.  What is true now?  Only a definite refusal
+ * followed by a lookup that shows the domain not active is FAILED; a
+ * definition this start made is then undefined again, so that a failed
+ * start leaves the host as it was.
+ */
+static void start_refused(struct actor *ac, struct action *a, const char *step,
+			  const struct lv_error *e, bool defined_here)
+{
+	struct lv_error e2;
+	enum presence p;
+	virDomainPtr d;
+
+	if (!lv_error_definite(e, ac->conn)) {
+		action_set(a, HM_LV_UNKNOWN, "%s: %s (no definite answer from libvirt)", step,
+			   e->text);
+		return;
+	}
+	if (look(ac->conn, a->uuid, &p, &d, &e2) < 0) {
+		action_set(a, HM_LV_UNKNOWN, "%s: %s; then the lookup failed: %s", step, e->text,
+			   e2.text);
+		return;
+	}
+	if (p == ACTIVE) {
+		action_set(a, HM_LV_DONE, "running (%s reported: %s)", step, e->text);
+	} else if (p == INACTIVE && defined_here && virDomainUndefine(d) < 0) {
+		lv_error_take(&e2);
+		action_set(a, HM_LV_FAILED, "%s: %s (its definition stays: %s)", step, e->text,
+			   e2.text);
+	} else {
+		action_set(a, HM_LV_FAILED, "%s: %s", step, e->text);
+	}
+	if (d != NULL)
+		virDomainFree(d);
+}
+
+static void run_start(struct actor *ac, struct action *a)
+{
+	struct lv_error e;
+	enum presence p;
+	virDomainPtr d;
+	const char *step;
+	bool defined_here;
+	int autostart = 0, saved;
+
+	if (look(ac->conn, a->uuid, &p, NULL, &e) < 0) {
+		action_set(a, HM_LV_UNKNOWN, "lookup: %s", e.text);
+		return;
+	}
+	if (p == ACTIVE) {
+		action_set(a, HM_LV_DONE, "already running");
+		return;
+	}
+	if (action_expired(a)) {
+		action_set(a, HM_LV_UNKNOWN, "deadline passed before the define");
+		return;
+	}
+	defined_here = p == ABSENT;
+	step = "define";
+	d = virDomainDefineXML(ac->conn, a->xml);
+	if (d == NULL)
+		goto refused;
+	/* a redefinition keeps the old autostart; a host that boots again
+	 * must not start what may run elsewhere by then */
+	step = "autostart off";
+	if (virDomainGetAutostart(d, &autostart) < 0 ||
+	    (autostart != 0 && virDomainSetAutostart(d, 0) < 0))
+		goto refused;
+	/* a managed-save image here is an old memory state: never resume it */
+	step = "managed-save removal";
+	saved = virDomainHasManagedSaveImage(d, 0);
+	if (saved < 0 || (saved > 0 && virDomainManagedSaveRemove(d, 0) < 0))
+		goto refused;
+	if (action_expired(a)) {
+		action_set(a, HM_LV_UNKNOWN, "deadline passed before the start (defined, not started)");
+		goto free_dom;
+	}
+	step = "start";
+	if (virDomainCreate(d) < 0)
+		goto refused;
+	action_set(a, HM_LV_DONE, "started");
+	goto free_dom;
+
+refused:
+	lv_error_take(&e);
+	start_refused(ac, a, step, &e, defined_here);
+free_dom:
+	if (d != NULL)
+		virDomainFree(d);
+}
+
+/*
+ * Undefine with whatever else must go for it to succeed: the managed-save
+ * image, snapshot and checkpoint metadata; NVRAM and TPM state are kept
+ * (they may be on shared storage, the instance's own).  A driver that does
+ * not know a flag refuses it with VIR_ERR_INVALID_ARG: then fewer flags.
+ */
+static int undefine(virDomainPtr d)
+{
+	static const unsigned flags[] = {
+		VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+			VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_KEEP_NVRAM |
+			VIR_DOMAIN_UNDEFINE_KEEP_TPM,
+		/* before libvirt 8.9 */
+		VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+			VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_KEEP_NVRAM,
+		/* drivers without checkpoints or NVRAM (test) */
+		VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (virDomainUndefineFlags(d, flags[i]) == 0)
+			return 0;
+		if (virGetLastErrorCode() != VIR_ERR_INVALID_ARG)
+			break;
+	}
+	return -EIO;
+}
+
+#define REMOVE_ROUNDS 4
+
+/*
+ * Observe, then act, until libvirt says "no such domain": destroy while
+ * active, undefine while defined.  A step that failed and whose reason is
+ * still there (still active after a destroy, still defined after an
+ * undefine) is FAILED; one overtaken by events (it stopped by itself) is
+ * not.  Bounded, against a domain someone keeps recreating.
+ */
+static void run_remove(struct actor *ac, struct action *a)
+{
+	struct lv_error e, last = { 0 };
+	const char *step = NULL;
+	enum presence p;
+	virDomainPtr d;
+	unsigned round;
+	int rc;
+
+	for (round = 0; round < REMOVE_ROUNDS; round++) {
+		if (look(ac->conn, a->uuid, &p, &d, &e) < 0) {
+			if (step != NULL)
+				action_set(a, HM_LV_UNKNOWN, "lookup after %s: %s", step, e.text);
+			else
+				action_set(a, HM_LV_UNKNOWN, "lookup: %s", e.text);
+			return;
+		}
+		if (p == ABSENT) {
+			action_set(a, HM_LV_DONE, round == 0 ? "absent" : "removed");
+			return;
+		}
+		if (step != NULL && last.text[0] != '\0' &&
+		    (strcmp(step, "destroy") == 0) == (p == ACTIVE)) {
+			action_set(a, HM_LV_FAILED, "%s: %s (still %s)", step, last.text,
+				   p == ACTIVE ? "active" : "defined");
+			goto free_dom;
+		}
+		if (action_expired(a)) {
+			action_set(a, HM_LV_UNKNOWN, "deadline passed before the %s",
+				   p == ACTIVE ? "destroy" : "undefine");
+			goto free_dom;
+		}
+		step = p == ACTIVE ? "destroy" : "undefine";
+		rc = p == ACTIVE ? virDomainDestroy(d) : undefine(d);
+		last.text[0] = '\0';
+		if (rc < 0) {
+			lv_error_take(&last);
+			if (!lv_error_definite(&last, ac->conn)) {
+				action_set(a, HM_LV_UNKNOWN, "%s: %s (no definite answer from libvirt)",
+					   step, last.text);
+				goto free_dom;
+			}
+		}
+		virDomainFree(d);
+	}
+	action_set(a, HM_LV_FAILED, "still there after %u rounds of destroy and undefine",
+		   REMOVE_ROUNDS);
+	return;
+
+free_dom:
+	virDomainFree(d);
+}
+
+static void run_lookup(struct actor *ac, struct action *a)
+{
+	struct lv_error e;
+	enum presence p;
+
+	if (look(ac->conn, a->uuid, &p, NULL, &e) < 0)
+		action_set(a, HM_LV_UNKNOWN, "lookup: %s", e.text);
+	else
+		action_set(a, HM_LV_DONE, "%s", presence_str(p));
+}
+
+/* ------------------------------------------------------------------ */
+/* live migration, on an action thread and a helper */
+
+static void wake_loop(struct hm_lv_host *h)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	do
+		n = write(h->efd, &one, sizeof(one));
+	while (n < 0 && errno == EINTR);
+}
+
+static void migration_free(struct migration *m)
+{
+	if (m == NULL)
+		return;
+	if (m->sync_init) {
+		pthread_mutex_destroy(&m->lock);
+		pthread_cond_destroy(&m->cond);
+	}
+	free(m->dest_uri);
+	free(m->migrate_uri);
+	free(m);
+}
+
+/* the helper: blocked in the migration call until it ends */
+static void *migrate_call(void *arg)
+{
+	struct migration *m = arg;
+	struct lv_error e = { 0 };
+	int rc;
+
+	rc = virDomainMigrateToURI3(m->dom, m->dest_uri, m->params, (unsigned)m->nparams, m->flags);
+	if (rc < 0)
+		lv_error_take(&e);	/* errors are per thread */
+	pthread_mutex_lock(&m->lock);
+	m->rc = rc;
+	m->err = e;
+	m->finished = true;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* event thread: the completed job's statistics, about when the call
+ * returns; opaque is the action, held by the registration */
+static void on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params,
+			     int nparams, void *opaque)
+{
+	struct action *a = opaque;
+	struct migration *m = a->mig;
+	unsigned long long elapsed = 0, downtime = 0;
+
+	(void)conn;
+	(void)dom;
+	(void)virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &elapsed);
+	(void)virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &downtime);
+	pthread_mutex_lock(&m->lock);
+	m->completed = true;
+	m->completed_elapsed_ms = elapsed;
+	m->completed_downtime_ms = downtime;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* libvirt drops a callback's registration only once no dispatch of it
+ * runs any more: then this */
+static void job_completed_free(void *opaque)
+{
+	action_unref(opaque);
+}
+
+static int migrate_params(struct migration *m)
+{
+	int max = 0;
+	int rc = 0;
+
+	m->flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
+		   VIR_MIGRATE_UNDEFINE_SOURCE | VIR_MIGRATE_ABORT_ON_ERROR;
+	if (m->p.unsafe)
+		m->flags |= VIR_MIGRATE_UNSAFE;
+	if (m->p.auto_converge)
+		m->flags |= VIR_MIGRATE_AUTO_CONVERGE;
+	if (m->p.completion_timeout_ms > 0 && m->p.on_timeout == HM_LV_MIGRATE_POSTCOPY)
+		m->flags |= VIR_MIGRATE_POSTCOPY;
+	if (m->migrate_uri != NULL)
+		rc = virTypedParamsAddString(&m->params, &m->nparams, &max, VIR_MIGRATE_PARAM_URI,
+					     m->migrate_uri);
+	if (rc == 0 && m->p.bandwidth_mibs > 0)
+		rc = virTypedParamsAddULLong(&m->params, &m->nparams, &max,
+					     VIR_MIGRATE_PARAM_BANDWIDTH, m->p.bandwidth_mibs);
+	if (rc == 0 && m->p.auto_converge && m->p.auto_converge_initial > 0)
+		rc = virTypedParamsAddInt(&m->params, &m->nparams, &max,
+					  VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL,
+					  (int)m->p.auto_converge_initial);
+	if (rc == 0 && m->p.auto_converge && m->p.auto_converge_increment > 0)
+		rc = virTypedParamsAddInt(&m->params, &m->nparams, &max,
+					  VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT,
+					  (int)m->p.auto_converge_increment);
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+#define HM_LV_MIGRATE_EVENT_WAIT_MS 500u
+
+/* QEMU's own max downtime when nobody set one */
+#define HM_LV_QEMU_DOWNTIME_MS 300u
+
+/* the controls' state, on the actor */
+struct migrate_watch {
+	uint64_t converging_at;		/* last seen converging (or the last step) */
+	bool running;			/* the job was seen */
+	bool fallback;			/* completion timeout acted */
+	bool aborted;			/* we aborted it (timeout or deadline) */
+	bool postcopy;
+	uint64_t downtime;		/* the setting now */
+	unsigned step;
+	char note[128];			/* what the controls did, for the answer */
+};
+
+static uint64_t param_ull(virTypedParameterPtr p, int n, const char *name)
+{
+	unsigned long long v = 0;
+
+	(void)virTypedParamsGetULLong(p, n, name, &v);
+	return v;
+}
+
+/* the downtime allowed at step k of n, from the first setting to the limit */
+static uint64_t downtime_at_step(const struct hm_lv_migrate_params *p, unsigned k, unsigned n)
+{
+	return p->max_downtime_ms + (p->max_downtime_limit_ms - p->max_downtime_ms) * k / n;
+}
+
+static void migrate_post_progress(struct hm_lv_host *h, struct action *a,
+				  const struct hm_lv_migrate_progress *prog)
+{
+	struct msg *m;
+	bool posted;
+
+	if (a->mig->progress == NULL || __atomic_load_n(&a->abandoned, __ATOMIC_ACQUIRE))
+		return;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return;		/* one progress report less */
+	m->type = MSG_PROGRESS;
+	m->prog = *prog;
+	__atomic_add_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
+	m->act = a;
+	pthread_mutex_lock(&h->lock);
+	posted = !h->stop;
+	if (posted) {
+		*h->out_tail = m;
+		h->out_tail = &m->next;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (posted)
+		wake_loop(h);
+	else
+		msg_free(m);
+}
+
+/* one poll while the call runs: statistics, controls, progress */
+static void migrate_poll(struct actor *ac, struct action *a, struct migrate_watch *w)
+{
+	struct migration *m = a->mig;
+	const struct hm_lv_migrate_params *p = &m->p;
+	struct hm_lv_migrate_progress prog;
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, type = VIR_DOMAIN_JOB_NONE, throttle = 0;
+	unsigned steps = p->max_downtime_steps > 0 ? p->max_downtime_steps : 1;
+	uint64_t stall = p->stall_ms > 0 ? p->stall_ms : HM_LV_MIGRATE_STALL_MS, now = now_ms();
+
+	if (virDomainGetJobStats(m->dom, &type, &params, &nparams, 0) < 0 ||
+	    (type != VIR_DOMAIN_JOB_BOUNDED && type != VIR_DOMAIN_JOB_UNBOUNDED)) {
+		virTypedParamsFree(params, nparams);
+		return;		/* not started yet, or over (completed, failed, cancelled) */
+	}
+	memset(&prog, 0, sizeof(prog));
+	prog.elapsed_ms = param_ull(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED);
+	prog.data_total = param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_TOTAL);
+	prog.data_processed = param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED);
+	prog.data_remaining = param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_REMAINING);
+	prog.memory_bps = param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_BPS);
+	prog.dirty_rate = param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE);
+	prog.iteration = param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION);
+	prog.expected_downtime_ms = param_ull(params, nparams, VIR_DOMAIN_JOB_DOWNTIME);
+	(void)virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, &throttle);
+	prog.throttle_percent = throttle;
+	virTypedParamsFree(params, nparams);
+
+	if (!w->running) {
+		w->running = true;
+		w->converging_at = now;
+		/* settable only while the job runs */
+		if (p->max_downtime_ms > 0 &&
+		    virDomainMigrateSetMaxDowntime(m->dom, p->max_downtime_ms, 0) == 0)
+			w->downtime = p->max_downtime_ms;
+	}
+	/*
+	 * Converging: still in the setup or the first pass (everything is
+	 * sent once), or QEMU expects to fit the rest into the allowed
+	 * downtime.  A guest that dirties its memory faster than the link
+	 * carries stays above it pass after pass: then one step up.
+	 */
+	if (prog.data_total == 0 || prog.iteration < 2 ||
+	    prog.expected_downtime_ms <= (w->downtime > 0 ? w->downtime : HM_LV_QEMU_DOWNTIME_MS)) {
+		w->converging_at = now;
+	} else if (!w->postcopy && p->max_downtime_limit_ms > 0 && w->step < steps &&
+		   now - w->converging_at >= stall) {
+		uint64_t next = downtime_at_step(p, w->step + 1, steps);
+
+		if (virDomainMigrateSetMaxDowntime(m->dom, next, 0) == 0) {
+			w->step++;
+			w->downtime = next;
+			snprintf(w->note, sizeof(w->note), "max downtime raised to %llu ms",
+				 (unsigned long long)next);
+		}
+		w->converging_at = now;
+	}
+
+	/* the job's time includes its setup (the destination's QEMU starts):
+	 * QEMU refuses post-copy before its stream began */
+	if (p->completion_timeout_ms > 0 && !w->fallback &&
+	    prog.elapsed_ms >= p->completion_timeout_ms &&
+	    (p->on_timeout == HM_LV_MIGRATE_ABORT || prog.data_total > 0)) {
+		w->fallback = true;
+		if (p->on_timeout == HM_LV_MIGRATE_POSTCOPY &&
+		    virDomainMigrateStartPostCopy(m->dom, 0) == 0) {
+			w->postcopy = true;
+			snprintf(w->note, sizeof(w->note),
+				 "switched to post-copy at the completion timeout");
+		} else if (p->on_timeout == HM_LV_MIGRATE_POSTCOPY) {
+			/* the timeout ends the pre-copy one way or the other */
+			struct lv_error e;
+
+			lv_error_take(&e);
+			if (virDomainAbortJob(m->dom) == 0)
+				w->aborted = true;
+			snprintf(w->note, sizeof(w->note), "post-copy refused (%.40s), %s", e.text,
+				 w->aborted ? "aborted" : "abort failed");
+		} else if (virDomainAbortJob(m->dom) == 0) {
+			w->aborted = true;
+			snprintf(w->note, sizeof(w->note), "aborted at the completion timeout (%llu ms)",
+				 (unsigned long long)p->completion_timeout_ms);
+		}
+	}
+	/* answered UNKNOWN already: do not leave it running if it can still
+	 * be undone */
+	if (action_expired(a) && !w->postcopy && !w->aborted && virDomainAbortJob(m->dom) == 0) {
+		w->aborted = true;
+		snprintf(w->note, sizeof(w->note), "aborted at the deadline");
+	}
+	prog.max_downtime_ms = w->downtime;
+	prog.downtime_step = w->step;
+	prog.postcopy = w->postcopy;
+	migrate_post_progress(ac->h, a, &prog);
+}
+
+/* after the call failed: where does the domain run? */
+static void migrate_failed(struct actor *ac, struct action *a, const struct migrate_watch *w)
+{
+	struct migration *m = a->mig;
+	struct lv_error e2;
+	enum presence p;
+	virDomainPtr d;
+	int st = 0, reason = 0;
+	const char *note = w->note[0] != '\0' ? w->note : "migration";
+
+	if (w->postcopy) {
+		/* both ends may hold half of the running state */
+		action_set(a, HM_LV_UNKNOWN, "%s, then: %s", note, m->err.text);
+		return;
+	}
+	if (!lv_error_definite(&m->err, ac->conn)) {
+		action_set(a, HM_LV_UNKNOWN, "%s: %s (no definite answer from libvirt)", note,
+			   m->err.text);
+		return;
+	}
+	if (look(ac->conn, a->uuid, &p, &d, &e2) < 0) {
+		action_set(a, HM_LV_UNKNOWN, "%s: %s; then the lookup failed: %s", note, m->err.text,
+			   e2.text);
+		return;
+	}
+	if (p == ACTIVE && virDomainGetState(d, &st, &reason, 0) == 0 && st == VIR_DOMAIN_PAUSED &&
+	    reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED) {
+		action_set(a, HM_LV_UNKNOWN, "%s: %s (post-copy failed: paused here)", note,
+			   m->err.text);
+	} else if (p == ACTIVE) {
+		action_set(a, HM_LV_FAILED, "%s: %s (still running here)", note, m->err.text);
+	} else {
+		action_set(a, HM_LV_UNKNOWN, "%s: %s (%s here now: look on the destination)", note,
+			   m->err.text, presence_str(p));
+	}
+	if (d != NULL)
+		virDomainFree(d);
+}
+
+static void run_migrate(struct actor *ac, struct action *a)
+{
+	struct migration *m = a->mig;
+	struct migrate_watch w;
+	struct lv_error e;
+	enum presence p;
+	pthread_t helper;
+	uint64_t poll_ms = m->p.progress_interval_ms > 0 ? m->p.progress_interval_ms :
+							    HM_LV_MIGRATE_POLL_MS;
+	int event_id = -1, rc;
+
+	memset(&w, 0, sizeof(w));
+	if (look(ac->conn, a->uuid, &p, &m->dom, &e) < 0) {
+		action_set(a, HM_LV_UNKNOWN, "lookup: %s", e.text);
+		return;
+	}
+	if (p == ABSENT) {
+		/* a retry after a migration that completed looks like this */
+		action_set(a, HM_LV_UNKNOWN, "not on this host: look on the destination");
+		return;
+	}
+	if (p == INACTIVE) {
+		action_set(a, HM_LV_FAILED, "not running here: nothing to migrate live");
+		goto free_dom;
+	}
+	if (migrate_params(m) < 0) {
+		action_set(a, HM_LV_FAILED, "out of memory for the migration parameters");
+		goto free_dom;
+	}
+	if (action_expired(a)) {
+		action_set(a, HM_LV_UNKNOWN, "deadline passed before the migration");
+		goto free_dom;
+	}
+	/* the elapsed time and real downtime come with this event */
+	__atomic_add_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
+	event_id = virConnectDomainEventRegisterAny(ac->conn, m->dom, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+						    VIR_DOMAIN_EVENT_CALLBACK(on_job_completed),
+						    a, job_completed_free);
+	if (event_id < 0)
+		action_unref(a);	/* not registered: no free function */
+	rc = thread_start(&helper, migrate_call, m);
+	if (rc < 0) {
+		action_set(a, HM_LV_FAILED, "cannot start the migration thread: %s", strerror(-rc));
+		goto unregister;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (!m->finished) {
+		cond_wait_until(&m->cond, &m->lock, now_ms() + poll_ms);
+		if (m->finished)
+			break;
+		pthread_mutex_unlock(&m->lock);
+		migrate_poll(ac, a, &w);
+		pthread_mutex_lock(&m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(helper, NULL);
+
+	if (m->rc < 0) {
+		migrate_failed(ac, a, &w);
+		goto unregister;
+	}
+	pthread_mutex_lock(&m->lock);
+	/* the event is dispatched by the event thread, about when the call
+	 * returns */
+	if (!m->completed && event_id >= 0)
+		cond_wait_until(&m->cond, &m->lock, now_ms() + HM_LV_MIGRATE_EVENT_WAIT_MS);
+	if (m->completed)
+		action_set(a, HM_LV_DONE, "migrated in %llu ms, downtime %llu ms%s%s",
+			   (unsigned long long)m->completed_elapsed_ms,
+			   (unsigned long long)m->completed_downtime_ms, w.note[0] ? "; " : "", w.note);
+	else
+		action_set(a, HM_LV_DONE, "migrated%s%s", w.note[0] ? "; " : "", w.note);
+	pthread_mutex_unlock(&m->lock);
+
+unregister:
+	if (event_id >= 0)
+		virConnectDomainEventDeregisterAny(ac->conn, event_id);
+free_dom:
+	virTypedParamsFree(m->params, m->nparams);
+	m->params = NULL;
+	m->nparams = 0;
+	if (m->dom != NULL)
+		virDomainFree(m->dom);
+	m->dom = NULL;
+}
+
+static void action_run(struct actor *ac, struct action *a)
+{
+	if (action_expired(a)) {
+		action_set(a, HM_LV_UNKNOWN, "deadline passed before it began");
+		return;
+	}
+	if (actor_connect(ac, a) < 0)
+		return;
+	switch (a->type) {
+	case ACT_START:
+		run_start(ac, a);
+		break;
+	case ACT_REMOVE:
+		run_remove(ac, a);
+		break;
+	case ACT_LOOKUP:
+		run_lookup(ac, a);
+		break;
+	case ACT_MIGRATE:
+		run_migrate(ac, a);
+		break;
+	}
+	if (virConnectIsAlive(ac->conn) != 1)
+		actor_disconnect(ac);	/* reopened by the next action */
+}
+
+/* under h->lock: may a run now?  Not while an actor is busy with its
+ * domain, nor before an earlier queued action of its domain (one action per
+ * domain at a time, in order), nor as one migration too many (a thread
+ * stays free for starts and removes) */
+static bool action_may_run(const struct hm_lv_host *h, const struct action *a)
+{
+	const struct action *q;
+	unsigned i, migrating = 0;
+
+	for (i = 0; i < h->n_actors; i++) {
+		q = h->actors[i].cur;
+		if (q == NULL)
+			continue;
+		if (strcmp(q->uuid, a->uuid) == 0)
+			return false;
+		migrating += q->type == ACT_MIGRATE;
+	}
+	if (a->type == ACT_MIGRATE && migrating >= HM_LV_MIGRATIONS_MAX)
+		return false;
+	for (q = h->queue; q != a; q = q->next)
+		if (strcmp(q->uuid, a->uuid) == 0)
+			return false;
+	return true;
+}
+
+/* under h->lock: the first queued action that may run */
+static struct action *queue_take(struct hm_lv_host *h)
+{
+	struct action **pp, *a;
+
+	for (pp = &h->queue; (a = *pp) != NULL; pp = &a->next) {
+		if (!action_may_run(h, a))
+			continue;
+		*pp = a->next;
+		if (h->queue_tail == &a->next)
+			h->queue_tail = pp;
+		h->queued--;
+		a->next = NULL;
+		a->taken = true;
+		return a;
+	}
+	return NULL;
+}
+
+/* under h->lock: an action not yet taken leaves the queue */
+static void queue_unlink(struct hm_lv_host *h, struct action *a)
+{
+	struct action **pp;
+
+	for (pp = &h->queue; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp != a)
+			continue;
+		*pp = a->next;
+		if (h->queue_tail == &a->next)
+			h->queue_tail = pp;
+		h->queued--;
+		a->next = NULL;
+		return;
+	}
+}
+
+static void *actor_main(void *arg)
+{
+	struct actor *ac = arg;
+	struct hm_lv_host *h = ac->h;
+	struct action *a;
+	struct msg *m;
+	bool posted;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop) {
+		a = queue_take(h);
+		if (a == NULL) {
+			h->idle_actors++;
+			pthread_cond_wait(&h->act_cond, &h->lock);
+			h->idle_actors--;
+			continue;
+		}
+		ac->cur = a;
+		pthread_mutex_unlock(&h->lock);
+
+		action_run(ac, a);
+		/* the actor's reference moves to the message */
+		m = a->result;
+		a->result = NULL;
+		m->type = MSG_ACTION;
+		m->act = a;
+		m->next = NULL;
+
+		pthread_mutex_lock(&h->lock);
+		/* the domain is free for the next action once its result is
+		 * queued: results of one domain arrive in order */
+		ac->cur = NULL;
+		posted = !h->stop;
+		if (posted) {
+			*h->out_tail = m;
+			h->out_tail = &m->next;
+		}
+		if (h->queue != NULL)
+			pthread_cond_broadcast(&h->act_cond);
+		pthread_mutex_unlock(&h->lock);
+		if (posted)
+			wake_loop(h);
+		else
+			msg_free(m);
+		pthread_mutex_lock(&h->lock);
+	}
+	pthread_mutex_unlock(&h->lock);
+	actor_disconnect(ac);
+	thread_end(h, &ac->exited, &ac->detached);
+	return NULL;
+}
+
+/* under h->lock */
+static int actor_spawn(struct hm_lv_host *h)
+{
+	struct actor *ac = &h->actors[h->n_actors];
+	int rc;
+
+	memset(ac, 0, sizeof(*ac));
+	ac->h = h;
+	h->refs++;
+	rc = thread_start(&ac->thread, actor_main, ac);
+	if (rc < 0) {
+		h->refs--;
+		return rc;
+	}
+	ac->started = true;
+	h->n_actors++;
+	return 0;
+}
+
+/* loop thread: the answer, once */
+static void action_answer(struct hm_lv_host *h, struct action *a, enum hm_lv_outcome outcome,
+			  const char *message)
+{
+	struct action **pp;
+
+	for (pp = &h->actions; *pp != NULL; pp = &(*pp)->loop_next) {
+		if (*pp == a) {
+			*pp = a->loop_next;
+			break;
+		}
+	}
+	a->answered = true;
+	__atomic_store_n(&a->abandoned, true, __ATOMIC_RELEASE);
+	a->cb(a->data, outcome, message);
+	action_unref(a);	/* the loop's */
+}
+
+/* loop thread: the deadline passed before the result came */
+static void on_deadline(void *data)
+{
+	struct action *a = data;
+	struct hm_lv_host *h = a->h;
+	char message[HM_LV_ACTION_MSG_MAX];
+	bool queued;
+
+	pthread_mutex_lock(&h->lock);
+	__atomic_store_n(&a->abandoned, true, __ATOMIC_RELEASE);
+	queued = !a->taken;
+	if (queued)
+		queue_unlink(h, a);
+	pthread_mutex_unlock(&h->lock);
+	if (queued) {
+		snprintf(message, sizeof(message),
+			 "no answer within %llu ms: still queued behind other actions, nothing done",
+			 (unsigned long long)a->timeout_ms);
+		action_unref(a);	/* the queue's */
+	} else {
+		snprintf(message, sizeof(message),
+			 "no answer within %llu ms: a libvirt call is in progress and may still take effect",
+			 (unsigned long long)a->timeout_ms);
+	}
+	action_answer(h, a, HM_LV_UNKNOWN, message);
+}
+
+/* mig: the migration's state (ACT_MIGRATE), taken over even on an error */
+static int action_submit(struct hm_lv_host *h, enum action_type type, const char *uuid,
+			 const char *xml, struct migration *mig, uint64_t timeout_ms,
+			 hm_lv_action_fn cb, void *data)
+{
+	char u[HM_LV_UUID_LEN + 1], x[HM_LV_UUID_LEN + 1];
+	struct action *a;
+	int rc;
+
+	rc = -EINVAL;
+	if (h == NULL || uuid == NULL || strlen(uuid) != HM_LV_UUID_LEN || uuid_take(uuid, u) < 0 ||
+	    cb == NULL || timeout_ms == 0 || timeout_ms > HM_LV_ACTION_TIMEOUT_MAX_MS)
+		goto free_mig;
+	if (type == ACT_START) {
+		if (xml == NULL)
+			goto free_mig;
+		/* the XML must be the domain asked for: libvirt would start
+		 * whatever it describes, or make up a uuid for it */
+		rc = hm_lv_domain_uuid_of_xml(xml, strlen(xml), x);
+		if (rc == -E2BIG || rc == -ENOMEM)
+			goto free_mig;
+		if (rc < 0 || strcmp(x, u) != 0) {
+			rc = -EINVAL;
+			goto free_mig;
+		}
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		rc = -ENOMEM;
+		goto free_mig;
+	}
+	a->mig = mig;
+	a->h = h;
+	a->type = type;
+	memcpy(a->uuid, u, sizeof(u));
+	a->timeout_ms = timeout_ms;
+	a->deadline = now_ms() + timeout_ms;
+	a->cb = cb;
+	a->data = data;
+	a->refs = 2;
+	a->result = calloc(1, sizeof(*a->result));
+	a->xml = xml != NULL ? strdup(xml) : NULL;
+	if (a->result == NULL || (xml != NULL && a->xml == NULL)) {
+		rc = -ENOMEM;
+		goto free_action;
+	}
+	/* before it is queued: it cannot fire before the loop runs again */
+	rc = qb_loop_timer_add(h->loop, QB_LOOP_MED, timeout_ms * QB_TIME_NS_IN_MSEC, a,
+			       on_deadline, &a->timer);
+	if (rc < 0)
+		goto free_action;
+
+	pthread_mutex_lock(&h->lock);
+	rc = 0;
+	if (h->queued >= HM_LV_ACTIONS_QUEUED)
+		rc = -EBUSY;
+	else if (h->idle_actors == 0 && h->n_actors < HM_LV_ACTIONS_MAX)
+		rc = actor_spawn(h);
+	if (rc < 0 && (rc == -EBUSY || h->n_actors == 0)) {
+		pthread_mutex_unlock(&h->lock);
+		qb_loop_timer_del(h->loop, a->timer);
+		goto free_action;
+	}
+	/* no new thread, but one exists: it will get there */
+	a->next = NULL;
+	*h->queue_tail = a;
+	h->queue_tail = &a->next;
+	h->queued++;
+	pthread_cond_signal(&h->act_cond);
+	pthread_mutex_unlock(&h->lock);
+
+	a->loop_next = h->actions;
+	h->actions = a;
+	return 0;
+
+free_action:
+	action_free(a);	/* and mig */
+	return rc;
+free_mig:
+	migration_free(mig);
+	return rc;
+}
+
+int hm_lv_host_start_domain(struct hm_lv_host *h, const char *uuid, const char *xml,
+			    uint64_t timeout_ms, hm_lv_action_fn cb, void *data)
+{
+	if (xml == NULL)
+		return -EINVAL;
+	return action_submit(h, ACT_START, uuid, xml, NULL, timeout_ms, cb, data);
+}
+
+int hm_lv_host_remove_domain(struct hm_lv_host *h, const char *uuid, uint64_t timeout_ms,
+			     hm_lv_action_fn cb, void *data)
+{
+	return action_submit(h, ACT_REMOVE, uuid, NULL, NULL, timeout_ms, cb, data);
+}
+
+int hm_lv_host_lookup_domain(struct hm_lv_host *h, const char *uuid, uint64_t timeout_ms,
+			     hm_lv_action_fn cb, void *data)
+{
+	return action_submit(h, ACT_LOOKUP, uuid, NULL, NULL, timeout_ms, cb, data);
+}
+
+static bool migrate_params_valid(const struct hm_lv_migrate_params *p)
+{
+	return p->dest_uri != NULL && p->dest_uri[0] != '\0' &&
+	       (p->migrate_uri == NULL || p->migrate_uri[0] != '\0') &&
+	       p->auto_converge_initial <= 100 && p->auto_converge_increment <= 100 &&
+	       (p->max_downtime_limit_ms == 0 || p->max_downtime_limit_ms >= p->max_downtime_ms) &&
+	       (p->progress_interval_ms == 0 || p->progress_interval_ms >= HM_LV_MIGRATE_POLL_MIN_MS) &&
+	       p->max_downtime_limit_ms <= HM_LV_ACTION_TIMEOUT_MAX_MS &&
+	       (p->on_timeout == HM_LV_MIGRATE_ABORT || p->on_timeout == HM_LV_MIGRATE_POSTCOPY);
+}
+
+int hm_lv_host_migrate_domain(struct hm_lv_host *h, const char *uuid,
+			      const struct hm_lv_migrate_params *p,
+			      hm_lv_migrate_progress_fn progress, hm_lv_action_fn done, void *data)
+{
+	struct migration *m;
+	pthread_condattr_t ca;
+	int rc;
+
+	if (p == NULL || !migrate_params_valid(p))
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return -ENOMEM;
+	m->p = *p;
+	m->progress = progress;
+	m->dest_uri = strdup(p->dest_uri);
+	m->migrate_uri = p->migrate_uri != NULL ? strdup(p->migrate_uri) : NULL;
+	m->p.dest_uri = m->dest_uri;
+	m->p.migrate_uri = m->migrate_uri;
+	if (m->dest_uri == NULL || (p->migrate_uri != NULL && m->migrate_uri == NULL)) {
+		migration_free(m);
+		return -ENOMEM;
+	}
+	rc = -pthread_condattr_init(&ca);
+	if (rc < 0) {
+		migration_free(m);
+		return rc;
+	}
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = -pthread_cond_init(&m->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc == 0) {
+		rc = -pthread_mutex_init(&m->lock, NULL);
+		if (rc < 0)
+			pthread_cond_destroy(&m->cond);
+	}
+	if (rc < 0) {
+		migration_free(m);
+		return rc;
+	}
+	m->sync_init = true;
+	return action_submit(h, ACT_MIGRATE, uuid, NULL, m, p->timeout_ms, done, data);
 }
 
 /* loop thread */
 static void deliver(struct hm_lv_host *h, struct msg *m)
 {
+	struct action *a;
+
 	switch (m->type) {
 	case MSG_HOST:
 		h->cb.host_state(h->data, m->state, &m->host);
@@ -1276,6 +2565,18 @@ static void deliver(struct hm_lv_host *h, struct msg *m)
 		break;
 	case MSG_DONE:
 		h->cb.inventory_done(h->data);
+		break;
+	case MSG_PROGRESS:
+		a = m->act;
+		if (!a->answered)
+			a->mig->progress(a->data, &m->prog);
+		break;
+	case MSG_ACTION:
+		a = m->act;
+		if (a->answered)
+			break;	/* the deadline came first: dropped */
+		qb_loop_timer_del(h->loop, a->timer);
+		action_answer(h, a, a->outcome, a->message);
 		break;
 	}
 }
@@ -1313,11 +2614,38 @@ static int32_t on_wakeup(int32_t fd, int32_t revents, void *data)
 	return 0;
 }
 
+static int sync_init(struct hm_lv_host *h)
+{
+	pthread_condattr_t ca;
+	pthread_cond_t *conds[] = { &h->cond, &h->act_cond, &h->end_cond };
+	size_t i, n = 0;
+	int rc;
+
+	rc = -pthread_condattr_init(&ca);
+	if (rc < 0)
+		return rc;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	for (n = 0; n < sizeof(conds) / sizeof(conds[0]); n++) {
+		rc = -pthread_cond_init(conds[n], &ca);
+		if (rc < 0)
+			break;
+	}
+	pthread_condattr_destroy(&ca);
+	if (rc == 0)
+		rc = -pthread_mutex_init(&h->lock, NULL);
+	if (rc < 0) {
+		for (i = 0; i < n; i++)
+			pthread_cond_destroy(conds[i]);
+		return rc;
+	}
+	h->sync_init = true;
+	return 0;
+}
+
 int hm_lv_host_new(qb_loop_t *loop, const char *uri, const char *shared_path,
 		   const struct hm_lv_host_callbacks *cb, void *data, struct hm_lv_host **ret)
 {
 	struct hm_lv_host *h;
-	pthread_condattr_t ca;
 	int rc;
 
 	if (loop == NULL || uri == NULL || uri[0] == '\0' || cb == NULL || ret == NULL ||
@@ -1336,27 +2664,17 @@ int hm_lv_host_new(qb_loop_t *loop, const char *uri, const char *shared_path,
 	h->efd = -1;
 	h->lifecycle_id = -1;
 	h->out_tail = &h->out;
+	h->queue_tail = &h->queue;
+	h->refs = 1;		/* the owner's */
 	h->uri = strdup(uri);
 	h->shared_path = shared_path != NULL ? strdup(shared_path) : NULL;
 	if (h->uri == NULL || (shared_path != NULL && h->shared_path == NULL)) {
 		rc = -ENOMEM;
 		goto free_host;
 	}
-
-	rc = -pthread_condattr_init(&ca);
+	rc = sync_init(h);
 	if (rc < 0)
 		goto free_host;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = -pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc < 0)
-		goto free_host;
-	rc = -pthread_mutex_init(&h->lock, NULL);
-	if (rc < 0) {
-		pthread_cond_destroy(&h->cond);
-		goto free_host;
-	}
-	h->sync_init = true;
 
 	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (h->efd < 0) {
@@ -1373,9 +2691,12 @@ int hm_lv_host_new(qb_loop_t *loop, const char *uri, const char *shared_path,
 		goto free_host;
 	h->ev_acquired = true;
 
+	h->refs++;		/* the worker's */
 	rc = thread_start(&h->worker, worker_main, h);
-	if (rc < 0)
+	if (rc < 0) {
+		h->refs--;
 		goto free_host;
+	}
 	h->worker_started = true;
 	*ret = h;
 	return 0;
@@ -1385,36 +2706,119 @@ free_host:
 	return rc;
 }
 
-void hm_lv_host_free(struct hm_lv_host *h)
+/* every thread, or the last reference: nothing else uses h */
+static void host_destroy(struct hm_lv_host *h)
 {
 	struct msg *m, *next;
+	struct action *a;
 
-	if (h == NULL)
-		return;
-	if (h->worker_started) {
-		pthread_mutex_lock(&h->lock);
-		h->stop = true;
-		pthread_cond_signal(&h->cond);
-		pthread_mutex_unlock(&h->lock);
-		pthread_join(h->worker, NULL);	/* it closes the connection */
-	}
-	if (h->ev_acquired)
-		hm_lv_event_loop_release();
-	if (h->polling)
-		qb_loop_poll_del(h->loop, h->efd);
-	if (h->efd >= 0)
-		close(h->efd);
 	if (h->sync_init) {
 		for (m = take_out(h); m != NULL; m = next) {
 			next = m->next;
 			msg_free(m);
 		}
+		while ((a = h->queue) != NULL) {
+			h->queue = a->next;
+			action_unref(a);	/* the queue's */
+		}
 		pthread_mutex_destroy(&h->lock);
 		pthread_cond_destroy(&h->cond);
+		pthread_cond_destroy(&h->act_cond);
+		pthread_cond_destroy(&h->end_cond);
 	}
+	/* after every connection of h was closed */
+	if (h->ev_acquired)
+		hm_lv_event_loop_release();
+	if (h->efd >= 0)
+		close(h->efd);
 	set_free(&h->pending);
 	set_free(&h->known);
 	free(h->uri);
 	free(h->shared_path);
 	free(h);
+}
+
+/* under h->lock */
+static bool threads_ended(const struct hm_lv_host *h)
+{
+	unsigned i;
+
+	if (h->worker_started && !h->worker_exited)
+		return false;
+	for (i = 0; i < h->n_actors; i++)
+		if (!h->actors[i].exited)
+			return false;
+	return true;
+}
+
+/* after the wait: join a thread that ended, leave one that did not */
+static void thread_release(pthread_t t, bool ended)
+{
+	if (ended)
+		pthread_join(t, NULL);
+	else
+		pthread_detach(t);
+}
+
+void hm_lv_host_free(struct hm_lv_host *h)
+{
+	struct action *a;
+	uint64_t until;
+	bool ended[HM_LV_ACTIONS_MAX + 1];
+	unsigned i, n_actors;
+	bool last;
+
+	if (h == NULL)
+		return;
+	if (!h->sync_init) {
+		host_destroy(h);
+		return;
+	}
+	/* no answer any more; running actions stop at their next step */
+	while ((a = h->actions) != NULL) {
+		h->actions = a->loop_next;
+		qb_loop_timer_del(h->loop, a->timer);
+		a->answered = true;
+		__atomic_store_n(&a->abandoned, true, __ATOMIC_RELEASE);
+		action_unref(a);	/* the loop's */
+	}
+	if (h->polling)
+		qb_loop_poll_del(h->loop, h->efd);
+	h->polling = false;
+
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_cond_broadcast(&h->act_cond);
+	until = now_ms() + HM_LV_FREE_WAIT_MS;
+	while (!threads_ended(h) && now_ms() < until)
+		cond_wait_until(&h->end_cond, &h->lock, until);
+	/* a thread still in a libvirt call ends by itself, and h with it if
+	 * it is the last */
+	ended[0] = h->worker_exited;
+	if (h->worker_started && !h->worker_exited) {
+		h->worker_detached = true;
+		__atomic_add_fetch(&lingering, 1, __ATOMIC_RELEASE);
+	}
+	n_actors = h->n_actors;
+	for (i = 0; i < n_actors; i++) {
+		ended[i + 1] = h->actors[i].exited;
+		if (!h->actors[i].exited) {
+			h->actors[i].detached = true;
+			__atomic_add_fetch(&lingering, 1, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+
+	/* h stays: the owner's reference is dropped below */
+	if (h->worker_started)
+		thread_release(h->worker, ended[0]);
+	for (i = 0; i < n_actors; i++)
+		thread_release(h->actors[i].thread, ended[i + 1]);
+
+	pthread_mutex_lock(&h->lock);
+	last = --h->refs == 0;
+	pthread_mutex_unlock(&h->lock);
+	if (last)
+		host_destroy(h);
 }

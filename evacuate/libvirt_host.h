@@ -20,9 +20,13 @@
  *     through hm_lv_event_loop_acquire/release (refcounted); it delivers
  *     the lifecycle events and the close callback, which only queue work
  *     for the worker;
- *   - the worker posts results to the owner's qb_loop through an eventfd;
- *     the callbacks below run in the qb_loop thread only, in the order the
- *     worker observed things.
+ *   - up to HM_LV_ACTIONS_MAX action threads per adapter, each with its
+ *     own connection, run the actions (start, remove, lookup; below);
+ *   - the worker and the action threads post results to the owner's
+ *     qb_loop through one eventfd; the callbacks below run in the qb_loop
+ *     thread only, in the order the worker observed things.
+ *   - each thread holds a reference on the adapter: one still blocked in
+ *     libvirt when hm_lv_host_free gives up waiting frees it at its end.
  *
  * The contract, for the owner:
  *   - host_state(CONNECTED) comes after every (re)connection, then domain()
@@ -181,13 +185,200 @@ int hm_lv_host_new(qb_loop_t *loop, const char *uri, const char *shared_path,
 		   struct hm_lv_host **ret);
 
 /*
- * Stop: closes the connection, joins the worker, drops what was not yet
- * delivered; no callback runs after it returns.  NULL-safe.  Call from the
- * loop's thread (not from a callback).  It waits for a libvirt call in
- * progress: bounded by libvirt (keepalive for an open connection, the TCP
- * connect timeout for a remote URI being opened), instant for a unix socket.
+ * Stop: the inventory worker and the action threads close their
+ * connections and end; what was not yet delivered is dropped, actions not
+ * yet answered never are; no callback runs after it returns.  NULL-safe.
+ * Call from the loop's thread (not from a callback).  It waits at most
+ * HM_LV_FREE_WAIT_MS for threads in a libvirt call (instant on a live unix
+ * socket); a thread still blocked then is left to end by itself when its
+ * call returns (hm_lv_threads_lingering), touching nothing of the owner's.
  */
 void hm_lv_host_free(struct hm_lv_host *h);
+
+/* ------------------------------------------------------------------ */
+/*
+ * Actions: make something true on this host's libvirt (doc/inventory.md,
+ * "Actions").  Asynchronous: the call returns at once and the result comes
+ * through the loop, to cb, exactly once — or never when the call returned
+ * an error or the adapter was freed first.
+ *
+ * Threads.  Actions run on a pool of at most HM_LV_ACTIONS_MAX action
+ * threads per adapter, each with its own connection to the adapter's URI
+ * (opened at its first action, kept, reopened when it died), never on the
+ * inventory worker: a slow start does not stall the inventory.  Beyond
+ * that, actions wait in a queue (at most HM_LV_ACTIONS_QUEUED).  Actions on
+ * the same domain uuid run one at a time, in the order they were asked
+ * for, including one whose deadline passed while its libvirt call still
+ * runs: a retry looks only after that call returned.
+ *
+ * Outcomes:
+ *   DONE     the effect is there, already or made now (the message says
+ *            which);
+ *   FAILED   libvirt refused for certain (an answer on a live connection,
+ *            not a timeout) AND a lookup after the refusal shows the effect
+ *            absent: for a start, the domain is not active here (and a
+ *            definition the start made is undefined again); for a remove,
+ *            the domain is still there.  The message is libvirt's;
+ *   UNKNOWN  the deadline passed, the connection was lost, libvirt timed
+ *            out waiting for another job, or the lookup after an error
+ *            failed.  Nothing may be assumed: look again, here.
+ *
+ * Deadline: timeout_ms bounds the whole action, queueing included.  When it
+ * passes, cb gets UNKNOWN at once.  A libvirt call cannot be interrupted:
+ * the call in progress completes on its thread (a late start does make the
+ * domain run), its result is dropped, and the action takes no further step.
+ * The inventory reports what it did through the domain's lifecycle events,
+ * and a retry on this host first looks (a late start is then "already
+ * running").
+ *
+ * The inventory reports the effects of actions as of any other change (one
+ * domain() per lifecycle event): the action callback may come before or
+ * after those reports.  Messages are printable ASCII, at most
+ * HM_LV_ACTION_MSG_MAX - 1 bytes (a long libvirt message keeps its start and
+ * its end); a message about a refused XML may quote the line libvirt could
+ * not parse.
+ */
+#define HM_LV_ACTION_MSG_MAX 512
+#define HM_LV_ACTIONS_MAX 4		/* action threads per adapter */
+#define HM_LV_MIGRATIONS_MAX (HM_LV_ACTIONS_MAX - 1)	/* of them migrating at once */
+#define HM_LV_ACTIONS_QUEUED 1024	/* waiting actions, beyond: -EBUSY */
+#define HM_LV_ACTION_TIMEOUT_MAX_MS (24u * 3600u * 1000u)
+#define HM_LV_FREE_WAIT_MS 2000u	/* hm_lv_host_free waits this long for threads */
+
+enum hm_lv_outcome {
+	HM_LV_DONE = 0,
+	HM_LV_FAILED,
+	HM_LV_UNKNOWN,
+};
+
+/* called in the loop thread; message is valid during the call only */
+typedef void (*hm_lv_action_fn)(void *data, enum hm_lv_outcome outcome, const char *message);
+
+/*
+ * Make domain uuid run on this host.  Look it up first: active → DONE
+ * "already running".  Else define xml (persistent; it replaces an inactive
+ * definition of the same uuid), turn autostart off, drop a managed-save
+ * image (a stale memory image must never be resumed), start it → DONE
+ * "started".  xml must be a <domain> whose <uuid> is uuid.
+ * 0, or -EINVAL (a bad argument: uuid not canonical or all zero, xml not a
+ * domain of that uuid, timeout 0 or above the maximum, cb NULL), -E2BIG
+ * (xml above HM_LV_XML_MAX), -EBUSY (the queue is full), -ENOMEM, -errno of
+ * a thread: then nothing was started and cb is never called.
+ */
+int hm_lv_host_start_domain(struct hm_lv_host *h, const char *uuid, const char *xml,
+			    uint64_t timeout_ms, hm_lv_action_fn cb, void *data);
+
+/*
+ * Make domain uuid absent from this host: destroy it when active, undefine
+ * it when persistent (with its managed-save image and its snapshot and
+ * checkpoint metadata; NVRAM and TPM state files are kept: they may be on
+ * shared storage and belong to the instance that runs elsewhere), then look:
+ * DONE "absent" (it was not there) or "removed" only when libvirt says "no
+ * such domain".  Errors as for start.
+ */
+int hm_lv_host_remove_domain(struct hm_lv_host *h, const char *uuid, uint64_t timeout_ms,
+			     hm_lv_action_fn cb, void *data);
+
+/* look domain uuid up: DONE with the message "active", "inactive" or
+ * "absent", else UNKNOWN.  Errors as for start. */
+int hm_lv_host_lookup_domain(struct hm_lv_host *h, const char *uuid, uint64_t timeout_ms,
+			     hm_lv_action_fn cb, void *data);
+
+/*
+ * Live migration of a domain of this host to another one: peer-to-peer
+ * (this host's libvirtd talks to the destination's), live, persistent on
+ * the destination, undefined here when it completed (VIR_MIGRATE_LIVE |
+ * PEER2PEER | PERSIST_DEST | UNDEFINE_SOURCE | ABORT_ON_ERROR).  It runs
+ * on an action thread (plus a helper thread blocked in the migration call)
+ * and follows the ordering rules of actions; at most HM_LV_MIGRATIONS_MAX
+ * run at once (more wait in the queue), so a thread stays free for starts,
+ * removes and lookups.
+ *
+ * Controls, applied by polling the job's statistics every
+ * progress_interval_ms while it runs:
+ *   - max downtime: set to max_downtime_ms when the job started; when,
+ *     after the first pass over memory, QEMU's expected downtime has stayed
+ *     above the allowed one for stall_ms (the guest dirties memory faster
+ *     than the link carries it: no convergence), raised one step toward
+ *     max_downtime_limit_ms (max_downtime_steps equal steps);
+ *   - completion timeout: when the job has run completion_timeout_ms,
+ *     abort it (the domain keeps running here) or switch to post-copy
+ *     (it completes, but a failure from then on loses the running state:
+ *     only for domains that can afford it);
+ *   - the deadline (timeout_ms): the answer is UNKNOWN, and a migration
+ *     still in pre-copy is aborted at the next poll; so is one whose
+ *     adapter is freed (its controller goes away: nothing would enforce
+ *     the completion timeout any more);
+ *   - bandwidth cap, auto-converge, VIR_MIGRATE_UNSAFE (disk files on a
+ *     plain shared directory, which libvirt does not count as shared).
+ *
+ * Outcomes: DONE "migrated ..." (libvirt reported success: the domain runs
+ * on the destination, persistent; the message has the elapsed time and
+ * downtime when the job-completed event came); FAILED (a definite error and
+ * the domain still runs here, e.g. aborted at the completion timeout, or it
+ * was not running here); UNKNOWN (no definite answer, the deadline, a
+ * failure after the switch to post-copy, or it is not running here any
+ * more after an error: look on both hosts).  progress (may be NULL) is
+ * called in the loop thread with each poll, before the answer.
+ */
+enum hm_lv_migrate_fallback {
+	HM_LV_MIGRATE_ABORT = 0,
+	HM_LV_MIGRATE_POSTCOPY,
+};
+
+struct hm_lv_migrate_params {
+	/* the destination's libvirtd as THIS host's libvirtd reaches it (the
+	 * p2p dconnuri), e.g. "qemu+tcp://node3/system"; required */
+	const char *dest_uri;
+	/* NULL (the destination's migration_host) or the stream's URI,
+	 * e.g. "tcp://10.0.0.3" */
+	const char *migrate_uri;
+	bool unsafe;
+	uint64_t bandwidth_mibs;		/* MiB/s, 0: no cap */
+	bool auto_converge;
+	unsigned auto_converge_initial;		/* percent 1..100, 0: libvirt's */
+	unsigned auto_converge_increment;	/* percent 1..100, 0: libvirt's */
+	uint64_t max_downtime_ms;		/* 0: libvirt's default (300 ms) */
+	uint64_t max_downtime_limit_ms;		/* 0: never raised */
+	unsigned max_downtime_steps;		/* 0: one step */
+	uint64_t stall_ms;			/* not converging this long: a step; 0: HM_LV_MIGRATE_STALL_MS */
+	uint64_t completion_timeout_ms;		/* 0: none */
+	enum hm_lv_migrate_fallback on_timeout;
+	uint64_t progress_interval_ms;		/* 0: HM_LV_MIGRATE_POLL_MS */
+	uint64_t timeout_ms;			/* the whole action; required */
+};
+#define HM_LV_MIGRATE_STALL_MS 5000u
+#define HM_LV_MIGRATE_POLL_MS 1000u
+#define HM_LV_MIGRATE_POLL_MIN_MS 50u
+
+struct hm_lv_migrate_progress {
+	uint64_t elapsed_ms;
+	uint64_t data_total;			/* bytes */
+	uint64_t data_processed;
+	uint64_t data_remaining;
+	uint64_t memory_bps;			/* transfer rate, bytes/s */
+	uint64_t dirty_rate;			/* pages/s */
+	uint64_t iteration;			/* pre-copy passes over memory */
+	uint64_t expected_downtime_ms;
+	uint64_t max_downtime_ms;		/* the setting now, 0: libvirt's default */
+	unsigned downtime_step;			/* steps taken */
+	int throttle_percent;			/* auto-converge's CPU throttle */
+	bool postcopy;				/* switched to post-copy */
+};
+
+typedef void (*hm_lv_migrate_progress_fn)(void *data, const struct hm_lv_migrate_progress *p);
+
+/* 0 or -errno as for start (-EINVAL: dest_uri missing, timeout_ms 0 or
+ * above the maximum, a limit below max_downtime_ms, a percent above 100,
+ * a poll interval below HM_LV_MIGRATE_POLL_MIN_MS); done is the answer */
+int hm_lv_host_migrate_domain(struct hm_lv_host *h, const char *uuid,
+			      const struct hm_lv_migrate_params *p,
+			      hm_lv_migrate_progress_fn progress, hm_lv_action_fn done, void *data);
+
+/* adapter threads (inventory worker, action threads) that hm_lv_host_free
+ * left behind, still blocked in a libvirt call, in this process; each ends
+ * by itself when its call returns */
+unsigned hm_lv_threads_lingering(void);
 
 /*
  * The process's libvirt event loop (default implementation, one thread),
@@ -217,6 +408,13 @@ int hm_lv_ha_parse(const char *xml, size_t len, const char *shared_path,
  * -ENOENT (none), -EINVAL (not that XML, or not a UUID) */
 int hm_lv_host_uuid_from_caps(const char *xml, size_t len, char ret[HM_LV_UUID_LEN + 1]);
 int hm_lv_host_uuid_from_sysinfo(const char *xml, size_t len, char ret[HM_LV_UUID_LEN + 1]);
+
+/* the <uuid> of a domain XML, lower-cased: 0, -ENOENT (none: libvirt
+ * would make one up), -EINVAL (not a domain, or not a UUID), -E2BIG */
+int hm_lv_domain_uuid_of_xml(const char *xml, size_t len, char ret[HM_LV_UUID_LEN + 1]);
+
+/* "done", "failed", "unknown" */
+const char *hm_lv_outcome_to_str(enum hm_lv_outcome o);
 
 /* virDomainState (an int, so that this header needs no libvirt) */
 enum hm_lv_dom_state hm_lv_dom_state_from_virt(int virstate);
