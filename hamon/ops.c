@@ -257,6 +257,41 @@ static int apply_instance_publish(struct hm_store *s, json_object *o, uint32_t s
 	return store_rc(rc, "instance", err, errlen);
 }
 
+struct migrating_find {
+	struct hm_store *s;
+	const char *uuid;
+	bool found;
+};
+
+static int find_migrating_step(const struct hm_job_step *row, void *data)
+{
+	struct migrating_find *f = data;
+
+	if (row->action == HM_STEP_MIGRATE && row->state == HM_STEP_INTENT && row->instance &&
+	    !strcmp(row->instance, f->uuid))
+		f->found = true;
+	return f->found;
+}
+
+static int find_migrating_job(const struct hm_job *row, void *data)
+{
+	struct migrating_find *f = data;
+
+	if ((row->kind == HM_JOB_DRAIN || row->kind == HM_JOB_MIGRATE) &&
+	    (row->state == HM_JOB_ACCEPTED || row->state == HM_JOB_RUNNING))
+		hm_store_job_step_list(f->s, row->id, find_migrating_step, f);
+	return f->found;
+}
+
+/* a migration of uuid is in flight (its intent recorded, its end not) */
+static bool migrating(struct hm_store *s, const char *uuid)
+{
+	struct migrating_find f = { s, uuid, false };
+
+	hm_store_job_list(s, find_migrating_job, &f);
+	return f.found;
+}
+
 static int apply_instance_gone(struct hm_store *s, json_object *o, uint32_t sender,
 			       uint64_t ts_ms, char *err, size_t errlen)
 {
@@ -277,6 +312,9 @@ static int apply_instance_gone(struct hm_store *s, json_object *o, uint32_t send
 		return -EINVAL;
 	}
 	free(old);
+	/* leaving with a migration: its recorded end moves it, not this */
+	if (migrating(s, uuid))
+		return 0;
 	return store_rc(hm_store_instance_delete(s, uuid), "instance", err, errlen);
 }
 

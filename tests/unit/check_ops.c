@@ -382,6 +382,39 @@ START_TEST(test_fence_view_published_and_kept)
 }
 END_TEST
 
+START_TEST(test_migration_owned_by_both_ends)
+{
+	struct hm_instance *i;
+
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 1, host(1, "connected", U1)), 0);
+	ck_assert_int_eq(apply(HM_OP_HOST_PUBLISH, 2, host(2, "connected", U2)), 0);
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_PUBLISH, 2, inst(U1, "vm1", "running")), 0);
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 1,
+			       "{\"id\":3,\"kind\":\"migrate\",\"instance\":\"" U1 "\"}"), 0);
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 1,
+			       "{\"id\":4,\"kind\":\"migrate\",\"instance\":\"" U1 "\"}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_JOB_CREATE, 1, "{\"id\":4,\"kind\":\"migrate\"}"), -EINVAL);
+	/* from the owner only, to another host */
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1, "{\"job\":3,\"seq\":0,\"action\":\"migrate\","
+			       "\"host\":1,\"target\":2,\"instance\":\"" U1 "\"}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1, "{\"job\":3,\"seq\":0,\"action\":\"migrate\","
+			       "\"host\":2,\"target\":2,\"instance\":\"" U1 "\"}"), -EINVAL);
+	ck_assert_int_eq(apply(HM_OP_STEP_INTENT, 1, "{\"job\":3,\"seq\":0,\"action\":\"migrate\","
+			       "\"host\":2,\"target\":1,\"instance\":\"" U1 "\"}"), 0);
+	/* the source's libvirt undefines it on success: that is no deletion */
+	ck_assert_int_eq(apply(HM_OP_INSTANCE_GONE, 2, "{\"uuid\":\"" U1 "\"}"), 0);
+	i = NULL;
+	ck_assert_int_eq(hm_store_instance_get(st, U1, &i), 0);
+	ck_assert_uint_eq(i->owner, 2);
+	free(i);
+	/* the recorded end moves it */
+	ck_assert_int_eq(apply(HM_OP_STEP_RESULT, 2, "{\"job\":3,\"seq\":0,\"state\":\"done\"}"), 0);
+	ck_assert_int_eq(hm_store_instance_get(st, U1, &i), 0);
+	ck_assert_uint_eq(i->owner, 1);
+	free(i);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -394,6 +427,7 @@ int main(void)
 	add_tcase_fixture(s, test_first_sight_sets_requested, setup, teardown);
 	add_tcase_fixture(s, test_policy_ops, setup, teardown);
 	add_tcase_fixture(s, test_job_lifecycle, setup, teardown);
+	add_tcase_fixture(s, test_migration_owned_by_both_ends, setup, teardown);
 	add_tcase_fixture(s, test_fence_view_published_and_kept, setup, teardown);
 	add_tcase_fixture(s, test_host_flags_state_history_fence_devices, setup, teardown);
 	return hm_check_run(s);
