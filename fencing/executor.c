@@ -81,6 +81,7 @@ struct hm_fence_exec {
 	/* the request, copied */
 	char *agent_path;
 	char *action;
+	char **argv;	/* a command's arguments (argv[0] is agent_path); NULL for an agent */
 	char *input;	/* what goes to stdin; holds secrets, wiped before free */
 	size_t input_len;
 	uint64_t timeout_ms;
@@ -424,6 +425,13 @@ static void exec_free(struct hm_fence_exec *e)
 	if (e->input != NULL)
 		explicit_bzero(e->input, e->input_len);
 	free(e->input);
+	if (e->argv != NULL) {
+		char **a;
+
+		for (a = e->argv + 1; *a != NULL; a++)
+			free(*a);
+		free(e->argv);
+	}
 	free(e->agent_path);
 	free(e->action);
 	free(e->out.buf);
@@ -646,7 +654,9 @@ static void on_deadline(void *data);
 /* 0: running; -errno: this attempt could not be started (nothing runs) */
 static int attempt_start(struct hm_fence_exec *e)
 {
-	char *const argv[] = { e->agent_path, NULL };	/* no arguments, ever */
+	/* an agent gets no arguments, ever: it would ignore its stdin */
+	char *const agent_argv[] = { e->agent_path, NULL };
+	char *const *argv = e->argv != NULL ? e->argv : agent_argv;
 	char *const envp[] = { (char *)HM_FENCE_AGENT_PATH_ENV, NULL };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	uint64_t budget;
@@ -1037,6 +1047,85 @@ int hm_fence_exec_start(qb_loop_t *loop, const struct hm_fence_request *req,
 	if (rc < 0) {
 		/* missing, not executable, no resources: reported through done,
 		 * from the loop; an agent that cannot be run is not retried */
+		e->status = HM_FENCE_EXEC_ERROR_EXEC;
+		e->exec_errno = -rc;
+		rc = finish_later(e);
+		if (rc < 0)
+			goto free_exec;
+	}
+	*ret = e;
+	return 0;
+
+free_exec:
+	exec_free(e);
+	return rc;
+}
+
+int hm_fence_command_validate(const struct hm_fence_command *cmd)
+{
+	size_t i;
+
+	if (cmd == NULL || cmd->argv == NULL || cmd->argv[0] == NULL)
+		return -EINVAL;
+	if (cmd->argv[0][0] != '/' || strlen(cmd->argv[0]) >= PATH_MAX)
+		return -EINVAL;
+	for (i = 1; cmd->argv[i] != NULL; i++)
+		if (i >= HM_FENCE_ARGV_MAX || strlen(cmd->argv[i]) > HM_FENCE_ARG_MAX ||
+		    strpbrk(cmd->argv[i], "\r\n") != NULL)
+			return -EINVAL;
+	if (cmd->timeout_ms == 0 || cmd->timeout_ms > HM_FENCE_MS_MAX ||
+	    cmd->kill_grace_ms > HM_FENCE_MS_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+int hm_fence_command_start(qb_loop_t *loop, const struct hm_fence_command *cmd,
+			   hm_fence_done_fn done, void *data, struct hm_fence_exec **ret)
+{
+	struct hm_fence_exec *e;
+	size_t n, i;
+	int rc;
+
+	if (loop == NULL || done == NULL || ret == NULL)
+		return -EINVAL;
+	rc = hm_fence_command_validate(cmd);
+	if (rc < 0)
+		return rc;
+
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	e->loop = loop;
+	e->done = done;
+	e->data = data;
+	e->pidfd = -1;
+	e->out.fd = e->err.fd = -1;
+	e->exit_status = -1;
+	e->timeout_ms = cmd->timeout_ms;
+	e->kill_grace_ms = cmd->kill_grace_ms;
+	for (n = 0; cmd->argv[n] != NULL; n++)
+		;
+	e->argv = calloc(n + 1, sizeof(*e->argv));
+	e->agent_path = strdup(cmd->argv[0]);
+	e->action = strdup("command");	/* never proof, 0 is its answer */
+	e->input = strdup("");		/* stdin: at once at its end */
+	if (e->argv == NULL || e->agent_path == NULL || e->action == NULL || e->input == NULL) {
+		rc = -ENOMEM;
+		goto free_exec;
+	}
+	e->argv[0] = e->agent_path;
+	for (i = 1; i < n; i++) {
+		e->argv[i] = strdup(cmd->argv[i]);
+		if (e->argv[i] == NULL) {
+			rc = -ENOMEM;
+			goto free_exec;
+		}
+	}
+
+	e->start_ms = now_ms();
+	e->deadline_ms = hm_fence_deadline(e->start_ms, e->timeout_ms);
+	rc = attempt_start(e);
+	if (rc < 0) {
 		e->status = HM_FENCE_EXEC_ERROR_EXEC;
 		e->exec_errno = -rc;
 		rc = finish_later(e);

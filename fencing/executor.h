@@ -146,6 +146,39 @@ int hm_fence_exec_start(qb_loop_t *loop, const struct hm_fence_request *req,
  */
 void hm_fence_exec_cancel(struct hm_fence_exec *e);
 
+/*
+ * A command with arguments, run once with the same machinery (own process
+ * group, clean environment, empty stdin, bounded capture, deadline that
+ * kills the group): for the Pacemaker backend's stonith_admin, which takes
+ * its request on argv.  argv is world-readable in /proc: never a secret in
+ * it.  A fence agent is never run this way (it would ignore its stdin).
+ */
+#define HM_FENCE_ARGV_MAX 16		/* arguments, argv[0] included */
+#define HM_FENCE_ARG_MAX 1024		/* bytes of one argument */
+
+struct hm_fence_command {
+	/* NULL-terminated; argv[0] is the absolute path of the program; no
+	 * argument is NULL, longer than HM_FENCE_ARG_MAX or holds CR/LF */
+	const char *const *argv;
+	/* 0 < timeout_ms <= HM_FENCE_MS_MAX */
+	uint64_t timeout_ms;
+	/* SIGTERM → SIGKILL of the process group at the deadline; 0 = default */
+	uint64_t kill_grace_ms;
+};
+
+/* 0 if the command is well-formed, else -EINVAL */
+int hm_fence_command_validate(const struct hm_fence_command *cmd);
+
+/*
+ * Start the command, as hm_fence_exec_start() starts a request: one
+ * attempt, no retry; done gets exit_status, the capture and a reason
+ * ("agent exited with status N" unless it printed an ERROR line);
+ * proof_of_off is always false (the caller knows what an exit means).
+ * Cancel it with hm_fence_exec_cancel().
+ */
+int hm_fence_command_start(qb_loop_t *loop, const struct hm_fence_command *cmd,
+			   hm_fence_done_fn done, void *data, struct hm_fence_exec **ret);
+
 /* is this action's result, with this exit status, proof that the target is
  * off?  Only off→0 and status→2. */
 bool hm_fence_is_proof_of_off(const char *action, enum hm_fence_exec_status status,

@@ -19,6 +19,7 @@ static const char *const type_names[] = {
 _Static_assert(ARRAY_SIZE(type_names) == HM_POLICY_TYPE_MAX, "a name per type");
 
 static const char *const first_last[] = { "first", "last", NULL };
+static const char *const fence_backends[] = { "agents", "pacemaker", NULL };
 static const char *const abort_postcopy[] = { "abort", "postcopy", NULL };
 static const char *const strict_soft[] = { "strict", "soft", NULL };
 
@@ -35,16 +36,29 @@ static const char *const strict_soft[] = { "strict", "soft", NULL };
 static const struct hm_policy_key keys[] = {
 	/* fencing */
 	FLOAT("max_fence_fraction", "0.5", 0.0, 1.0,
-	      "at most this fraction of the cluster's hosts is fenced at once; "
-	      "more lost hosts look like a network fault: alert, fence none"),
+	      "with 3 or more configured hosts, no host is fenced while the hosts lost in "
+	      "one incident are more than this fraction of them (a network fault?): "
+	      "alert, fence none"),
 	DURATION("no_fence_window_s", "120", 0, DAY_S,
-		 "after this partition becomes quorate, no host is fenced for this long"),
+		 "after the first quorate formation that follows a time with every hamond "
+		 "down, losses are queued this long before any host is fenced"),
 	DURATION("fence_delay_s", "0", 0, 300,
-		 "wait this long before fencing (set it to settle 2-node fence races)"),
+		 "every fence waits this long after the host was lost"),
+	DURATION("fence_race_delay_s", "5", 0, 300,
+		 "in a 2-node cluster, fencing the node with the lower id waits this much "
+		 "longer, so that the two sides of a split never fence each other at once"),
 	DURATION("fence_timeout_s", "60", 1, 3600,
-		 "a fence agent call running longer has an unknown outcome"),
+		 "one fence agent call running longer is killed: its outcome is unknown "
+		 "and the call failed"),
 	INT("fence_retries", "2", 0, 10,
-	    "retries of a failed fence call on one device level before the next level"),
+	    "calls after a failed one on a fence device, before that device (and its "
+	    "level) has failed"),
+	ENUM("fence_backend", "agents", fence_backends,
+	     "who fences: hamon runs the fence agents of its devices, or asks "
+	     "Pacemaker's fencer (stonith_admin) where Pacemaker owns fencing"),
+	DURATION("fence_monitor_interval_s", "300", 0, DAY_S,
+		 "each host runs monitor on its fence devices this often, so that an "
+		 "unprotected host shows; 0 = never"),
 	DURATION("startup_window_s", "300", 0, DAY_S,
 		 "after the cluster forms, a host that never joined counts as lost "
 		 "only after this long"),

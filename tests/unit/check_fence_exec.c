@@ -1078,6 +1078,121 @@ START_TEST(test_no_fd_leak)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* a command with arguments (the Pacemaker backend's stonith_admin) */
+
+START_TEST(test_command_invalid)
+{
+	const char *relative[] = { "bin/sh", NULL };
+	const char *newline[] = { "/bin/sh", "-c", "echo\nreboot", NULL };
+	const char *empty[] = { NULL };
+	const char *ok[] = { "/bin/true", NULL };
+	const char *many[HM_FENCE_ARGV_MAX + 2];
+	char long_arg[HM_FENCE_ARG_MAX + 2];
+	struct hm_fence_command cmd = { .argv = ok, .timeout_ms = 1000 };
+	struct hm_fence_exec *sentinel = (struct hm_fence_exec *)&cmd, *e = sentinel;
+	bool called = false;
+	qb_loop_timer_handle t;
+	size_t i;
+
+	ck_assert_int_eq(hm_fence_command_validate(NULL), -EINVAL);
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), 0);
+	cmd.argv = NULL;
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), -EINVAL);
+	cmd.argv = empty;
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), -EINVAL);
+	cmd.argv = relative;
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), -EINVAL);
+	cmd.argv = newline;
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), -EINVAL);
+	memset(long_arg, 'a', sizeof(long_arg) - 1);
+	long_arg[sizeof(long_arg) - 1] = '\0';
+	many[0] = "/bin/true";
+	many[1] = long_arg;
+	many[2] = NULL;
+	cmd.argv = many;
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), -EINVAL);
+	long_arg[HM_FENCE_ARG_MAX] = '\0';
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), 0);
+	for (i = 1; i <= HM_FENCE_ARGV_MAX; i++)
+		many[i] = "x";
+	many[HM_FENCE_ARGV_MAX] = NULL;		/* exactly the most */
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), 0);
+	many[HM_FENCE_ARGV_MAX] = "x";
+	many[HM_FENCE_ARGV_MAX + 1] = NULL;	/* one too many */
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), -EINVAL);
+	cmd.argv = ok;
+	cmd.timeout_ms = 0;
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), -EINVAL);
+	cmd.timeout_ms = HM_FENCE_MS_MAX + 1;
+	ck_assert_int_eq(hm_fence_command_validate(&cmd), -EINVAL);
+	cmd.timeout_ms = 1000;
+	cmd.kill_grace_ms = HM_FENCE_MS_MAX + 1;
+	ck_assert_int_eq(hm_fence_command_start(loop, &cmd, on_never, &called, &e), -EINVAL);
+	cmd.kill_grace_ms = 0;
+	ck_assert_int_eq(hm_fence_command_start(NULL, &cmd, on_never, &called, &e), -EINVAL);
+	ck_assert_int_eq(hm_fence_command_start(loop, &cmd, NULL, &called, &e), -EINVAL);
+	ck_assert_int_eq(hm_fence_command_start(loop, &cmd, on_never, &called, NULL), -EINVAL);
+	ck_assert_ptr_eq(e, sentinel);
+	ck_assert_int_eq(qb_loop_timer_add(loop, QB_LOOP_LOW, 200 * QB_TIME_NS_IN_MSEC, NULL,
+					   stop_loop, &t), 0);
+	qb_loop_run(loop);
+	ck_assert(!called);
+}
+END_TEST
+
+static void run_command(const char *const *argv, uint64_t timeout_ms, struct outcome *oc)
+{
+	struct hm_fence_command cmd = { .argv = argv, .timeout_ms = timeout_ms,
+					 .kill_grace_ms = 200 };
+	struct hm_fence_exec *e = NULL;
+
+	memset(oc, 0, sizeof(*oc));
+	in_start = true;
+	ck_assert_int_eq(hm_fence_command_start(loop, &cmd, on_done, oc, &e), 0);
+	in_start = false;
+	ck_assert_ptr_nonnull(e);
+	wait_done(oc);
+}
+
+START_TEST(test_command_runs)
+{
+	const char *args[] = { "/bin/sh", "-c",
+			       "printf 'arg:%s\\n' \"$@\"; env | sed 's/^/env:/'; "
+			       "cat | sed 's/^/stdin:/'; echo bye >&2; exit 124",
+			       "sh", "--fence", "node 2", NULL };
+	const char *hang[] = { "/bin/sleep", "100", NULL };
+	const char *missing[] = { "/nonexistent/stonith_admin", "--fence", "n", NULL };
+	struct outcome oc;
+
+	setenv("HM_EXEC_TEST_LEAK", "1", 1);
+	run_command(args, 5000, &oc);
+	unsetenv("HM_EXEC_TEST_LEAK");
+	ck_assert_int_eq(oc.res.status, HM_FENCE_EXEC_DONE);
+	ck_assert_int_eq(oc.res.exit_status, 124);
+	ck_assert(!oc.res.proof_of_off);	/* a command is never proof */
+	ck_assert_uint_eq(oc.res.attempts, 1);
+	ck_assert_ptr_nonnull(strstr(oc.res.out, "arg:--fence\narg:node 2\n"));
+	ck_assert_ptr_nonnull(strstr(oc.res.out, "env:PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"));
+	ck_assert_ptr_null(strstr(oc.res.out, "HM_EXEC_TEST_LEAK"));
+	ck_assert_ptr_null(strstr(oc.res.out, "stdin:"));	/* stdin: empty */
+	ck_assert_str_eq(oc.res.err, "bye\n");
+	ck_assert_str_eq(oc.res.reason, "agent exited with status 124");
+	outcome_free(&oc);
+
+	run_command(hang, 300, &oc);
+	ck_assert_int_eq(oc.res.status, HM_FENCE_EXEC_TIMEOUT);
+	ck_assert_int_eq(oc.res.exit_status, -1);
+	ck_assert_uint_lt(oc.res.duration_ms, 300 + 2 * 200 + 1500);
+	outcome_free(&oc);
+
+	run_command(missing, 1000, &oc);
+	ck_assert_int_eq(oc.res.status, HM_FENCE_EXEC_ERROR_EXEC);
+	ck_assert_ptr_nonnull(strstr(oc.res.reason, "cannot execute /nonexistent/stonith_admin"));
+	outcome_free(&oc);
+}
+END_TEST
+
 static Suite *fence_exec_suite(void)
 {
 	Suite *s = suite_create("fence_exec");
@@ -1104,6 +1219,8 @@ static Suite *fence_exec_suite(void)
 	add_tcase_slow(s, test_cancel_between_attempts, setup, teardown);
 	add_tcase_slow(s, test_without_pidfd, setup, teardown);
 	add_tcase_slow(s, test_no_fd_leak, setup, teardown);
+	add_tcase_slow(s, test_command_invalid, setup, teardown);
+	add_tcase_slow(s, test_command_runs, setup, teardown);
 	return s;
 }
 

@@ -19,8 +19,11 @@ static const struct {
 	{ "max_fence_fraction", "float", "0.5" },
 	{ "no_fence_window_s", "duration", "120" },
 	{ "fence_delay_s", "duration", "0" },
+	{ "fence_race_delay_s", "duration", "5" },
 	{ "fence_timeout_s", "duration", "60" },
 	{ "fence_retries", "int", "2" },
+	{ "fence_backend", "enum", "agents" },
+	{ "fence_monitor_interval_s", "duration", "300" },
 	{ "startup_window_s", "duration", "300" },
 	{ "auto_enable_after_fence", "bool", "no" },
 	{ "cpu_overcommit", "float", "4.0" },
@@ -145,6 +148,14 @@ static const struct {
 	{ "no_fence_window_s", "-1", NULL },
 	{ "no_fence_window_s", "86401", NULL },
 	{ "fence_delay_s", "301", NULL },
+	{ "fence_race_delay_s", "301", "fence_race_delay_s: '301' is not a whole number of seconds "
+	  "in 0..300" },
+	{ "fence_race_delay_s", "-1", NULL },
+	{ "fence_backend", "stonith", "fence_backend: 'stonith' is not one of agents, pacemaker" },
+	{ "fence_backend", "", NULL },
+	{ "fence_backend", "agents,pacemaker", NULL },
+	{ "fence_monitor_interval_s", "-1", NULL },
+	{ "fence_monitor_interval_s", "86401", NULL },
 	{ "fence_retries", "11", "fence_retries: '11' is not an integer in 0..10" },
 	{ "fence_retries", "0x2", NULL },
 	{ "fence_retries", "", NULL },
@@ -224,6 +235,9 @@ START_TEST(test_good_values)
 		{ "fence_timeout_s", "1" }, { "fence_timeout_s", "3600" },
 		{ "fence_timeout_s", "0060" },
 		{ "no_fence_window_s", "0" }, { "fence_retries", "0" },
+		{ "fence_race_delay_s", "0" }, { "fence_race_delay_s", "300" },
+		{ "fence_backend", "pacemaker" }, { "fence_backend", "Agents" },
+		{ "fence_monitor_interval_s", "0" }, { "fence_monitor_interval_s", "86400" },
 		{ "migration_bandwidth_mibs", "1048576" },
 		{ "auto_enable_after_fence", "YES" }, { "auto_enable_after_fence", "off" },
 		{ "auto_enable_after_fence", "1" }, { "migration_auto_converge", "False" },
@@ -315,6 +329,15 @@ START_TEST(test_getters)
 	ck_assert(!b);
 	ck_assert_int_eq(hm_policy_enum("migration_on_timeout", "ABORT", &e), 0);
 	ck_assert_uint_eq(e, 0);
+	/* fencing: the backend is an index into agents, pacemaker */
+	ck_assert_int_eq(hm_policy_enum("fence_backend", NULL, &e), 0);
+	ck_assert_uint_eq(e, 0);
+	ck_assert_int_eq(hm_policy_enum("fence_backend", "PACEMAKER", &e), 0);
+	ck_assert_uint_eq(e, 1);
+	ck_assert_int_eq(hm_policy_int("fence_race_delay_s", NULL, &i), 0);
+	ck_assert_int_eq(i, 5);
+	ck_assert_int_eq(hm_policy_int("fence_monitor_interval_s", NULL, &i), 0);
+	ck_assert_int_eq(i, 300);
 }
 END_TEST
 
