@@ -128,6 +128,8 @@ static int cpg_service_dispatch(void *ctx)
 	hm_replica_flush(d->replica);
 	/* a sync may have just ended: this host republishes what it sees */
 	hm_inventory_publish(d);
+	/* and jobs may have moved: the coordinator plans, members run steps */
+	hm_jobs_kick(d->jobs);
 	return err == CS_OK || err == CS_ERR_TRY_AGAIN ? 0 : cs_to_errno(err);
 }
 

@@ -16,6 +16,8 @@
 
 #include "config.h"
 #include "cs_service.h"
+#include "jobs.h"
+#include "libvirt_host.h"
 #include "membership.h"
 #include "replica.h"
 #include "seam.h"
@@ -34,6 +36,9 @@ struct hm_daemon {
 	struct hm_store *store;
 	struct hm_replica *replica;
 	struct hm_inventory *inventory;
+	struct hm_jobs *jobs;
+	struct hm_fence_monitor *fence_monitor;
+	char *fence_view;		/* JSON: this node's last monitor of every device */
 	qb_loop_timer_handle rejoin_timer;
 
 	/* corosync */
@@ -76,6 +81,23 @@ int hm_inventory_start(struct hm_daemon *d);
 void hm_inventory_stop(struct hm_daemon *d);
 /* publish what changed (and everything after a sync) while acting */
 void hm_inventory_publish(struct hm_daemon *d);
+/* start a domain on this host's libvirt (libvirt_host.h's action) */
+int hm_inventory_start_domain(struct hm_daemon *d, const char *uuid, const char *xml,
+			      uint64_t timeout_ms, hm_lv_action_fn cb, void *data);
+int hm_inventory_lookup_domain(struct hm_daemon *d, const char *uuid, uint64_t timeout_ms,
+			       hm_lv_action_fn cb, void *data);
+int hm_inventory_migrate_domain(struct hm_daemon *d, const char *uuid,
+				const struct hm_lv_migrate_params *p, hm_lv_migrate_progress_fn progress,
+				hm_lv_action_fn done, void *data);
+/* steps.c: run a job step named for this node (the seam's step_run) */
+int hm_steps_run(struct hm_daemon *d, const struct hm_step_order *o);
+/* fence_steps.c: a fence step, through fencing/; the periodic monitor of
+ * every fence device from this node, published as our fence_view */
+int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o);
+int hm_fence_monitor_start(struct hm_daemon *d);
+void hm_fence_monitor_stop(struct hm_daemon *d);
+/* this host's own observations changed (inventory.c republishes them) */
+void hm_inventory_host_changed(struct hm_daemon *d);
 
 /* stall.c: leave the cluster if the main loop stalls (stall_timeout) */
 int hm_stall_start(struct hm_daemon *d);

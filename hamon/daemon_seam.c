@@ -113,6 +113,11 @@ static void seam_failpoint(void *ctx, const char *name)
 	abort();
 }
 
+static int seam_step_run(void *ctx, const struct hm_step_order *order)
+{
+	return hm_steps_run(ctx, order);
+}
+
 void hm_daemon_seam_init(struct hm_daemon *d)
 {
 	d->seam = (struct hm_seam){
@@ -125,5 +130,6 @@ void hm_daemon_seam_init(struct hm_daemon *d)
 		.send = seam_send,
 		.log = seam_log,
 		.failpoint = seam_failpoint,
+		.step_run = seam_step_run,
 	};
 }

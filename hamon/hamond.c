@@ -392,6 +392,11 @@ int main(int argc, char **argv)
 		goto close_store;
 	}
 	hm_replica_set_checkpoint_period(d->replica, HM_CHECKPOINT_PERIOD_MS);
+	d->jobs = hm_jobs_new(&d->seam, d->membership, d->store, d->replica);
+	if (!d->jobs) {
+		hm_log_err("out of memory");
+		goto free_replica;
+	}
 	rc = hm_ipc_server_start(d);
 	if (rc < 0) {
 		hm_log_err("cannot start the IPC server '%s': %s", d->cfg.ipc_name, strerror(-rc));
@@ -402,6 +407,9 @@ int main(int argc, char **argv)
 		hm_log_err("cannot start watching libvirt %s: %s", d->cfg.libvirt_uri, strerror(-rc));
 		goto stop_ipc;
 	}
+	rc = hm_fence_monitor_start(d);
+	if (rc < 0)
+		hm_log_warn("no fence monitor: %s", strerror(-rc));
 	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++)
 		services[i]->ctx = d;
 	d->cs = (struct hm_cs_set){
@@ -426,7 +434,10 @@ int main(int argc, char **argv)
 	exit_code = EXIT_SUCCESS;
 	hm_stall_stop();
 	hm_cs_set_stop(&d->cs);
-	/* pending hamonctl changes hear "outcome unknown" before IPC closes */
+	/* pending hamonctl changes hear "outcome unknown" before IPC closes;
+	 * jobs stop submitting, then hear theirs */
+	hm_jobs_close(d->jobs);
+	hm_fence_monitor_stop(d);
 	hm_replica_free(d->replica);
 	d->replica = NULL;
 	hm_inventory_stop(d);
@@ -434,7 +445,9 @@ stop_ipc:
 	hm_ipc_server_stop(d);
 	hm_log_notice("hamond stopped");
 free_replica:
+	hm_jobs_close(d->jobs);
 	hm_replica_free(d->replica);
+	hm_jobs_free(d->jobs);
 close_store:
 	hm_store_close(d->store);
 free_membership:

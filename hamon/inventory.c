@@ -16,6 +16,10 @@
 #include "libvirt_host.h"
 #include "log.h"
 #include "policy.h"
+#include "recovery.h"
+
+/* removing a stale copy that takes longer is logged as unknown */
+#define HM_INVENTORY_REMOVE_TIMEOUT_MS 60000u
 
 struct inv_domain {
 	char uuid[HM_LV_UUID_LEN + 1];
@@ -23,6 +27,8 @@ struct inv_domain {
 	bool dirty;
 	bool gone;
 	bool seen;		/* reported since libvirt (re)connected */
+	bool removing;		/* a stale copy being removed: never published */
+	bool alarmed;		/* owned elsewhere: said once */
 };
 
 struct hm_inventory {
@@ -36,6 +42,9 @@ struct hm_inventory {
 	size_t n_dom, cap_dom;
 	struct hm_sync_epoch published_epoch;
 	bool published_once;
+	/* the store said this host was fenced when it joined with a new boot:
+	 * every copy of an instance that now lives elsewhere goes first */
+	bool fenced_back;
 };
 
 static const char *observed_of(enum hm_lv_dom_state s)
@@ -140,9 +149,114 @@ static char *host_payload(struct hm_inventory *inv)
 		json_object_object_add(o, "libvirt_uuid", json_object_new_string(inv->info.uuid));
 	json_object_object_add(o, "vcpus", json_object_new_int64(inv->info.cpus));
 	json_object_object_add(o, "memory_mib", json_object_new_int64((int64_t)inv->info.memory_mib));
+	if (d->fence_view) {
+		json_object *view = json_tokener_parse(d->fence_view);
+
+		if (view)
+			json_object_object_add(o, "fence_view", view);
+	}
 	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return text;
+}
+
+
+/* fenced in the store, and this is a new boot: we were powered off */
+static bool fenced_and_back(struct hm_daemon *d)
+{
+	struct hm_host *me = NULL;
+	bool back;
+
+	back = hm_store_host_get(d->store, d->local_nodeid, &me) == 0 &&
+	       me->state == HM_HOST_FENCED && (!me->boot_id || strcmp(me->boot_id, d->boot_id));
+	free(me);
+	return back;
+}
+
+static void removed(void *data, enum hm_lv_outcome outcome, const char *message)
+{
+	struct sent *s = data;
+	struct inv_domain *dm = dom_find(s->inv, s->uuid, false);
+
+	if (outcome == HM_LV_DONE)
+		hm_log_notice("stale copy of %s removed (%s): it lives elsewhere since our fence",
+			      s->uuid, message);
+	else
+		hm_log_err("stale copy of %s not removed (%s): %s; it must not run here",
+			   s->uuid, hm_lv_outcome_to_str(outcome), message);
+	if (dm)
+		dm->removing = false;
+	free(s);
+}
+
+/*
+ * Rejoin safety (recovery.h): a domain owned elsewhere is removed when we
+ * come back from a fence, or alarmed about otherwise; either way it is not
+ * published.  true: keep it out of the store.
+ */
+static bool stale(struct hm_inventory *inv, struct inv_domain *dm)
+{
+	struct hm_daemon *d = inv->d;
+	struct sent *s;
+
+	switch (hm_recovery_local_domain(d->store, d->local_nodeid, dm->uuid, inv->fenced_back)) {
+	case HM_LOCAL_PUBLISH:
+		return false;
+	case HM_LOCAL_ALARM:
+		if (!dm->alarmed)
+			hm_log_crit("domain %s runs here but another node owns it: double run "
+				    "suspected; not touched, not published", dm->uuid);
+		dm->alarmed = true;
+		return true;
+	case HM_LOCAL_REMOVE:
+		break;
+	}
+	if (dm->removing)
+		return true;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return true;
+	s->inv = inv;
+	snprintf(s->uuid, sizeof(s->uuid), "%s", dm->uuid);
+	if (hm_lv_host_remove_domain(inv->lv, dm->uuid, HM_INVENTORY_REMOVE_TIMEOUT_MS, removed,
+				     s) == 0)
+		dm->removing = true;
+	else
+		free(s);
+	return true;
+}
+
+int hm_inventory_lookup_domain(struct hm_daemon *d, const char *uuid, uint64_t timeout_ms,
+			       hm_lv_action_fn cb, void *data)
+{
+	if (!d->inventory)
+		return -ENOTCONN;
+	return hm_lv_host_lookup_domain(d->inventory->lv, uuid, timeout_ms, cb, data);
+}
+
+int hm_inventory_migrate_domain(struct hm_daemon *d, const char *uuid,
+				const struct hm_lv_migrate_params *p, hm_lv_migrate_progress_fn progress,
+				hm_lv_action_fn done, void *data)
+{
+	if (!d->inventory)
+		return -ENOTCONN;
+	return hm_lv_host_migrate_domain(d->inventory->lv, uuid, p, progress, done, data);
+}
+
+void hm_inventory_host_changed(struct hm_daemon *d)
+{
+	if (!d->inventory)
+		return;
+	d->inventory->host_dirty = true;
+	hm_inventory_publish(d);
+}
+
+int hm_inventory_start_domain(struct hm_daemon *d, const char *uuid, const char *xml,
+			      uint64_t timeout_ms, hm_lv_action_fn cb, void *data)
+{
+	if (!d->inventory)
+		return -ENOTCONN;
+	return hm_lv_host_start_domain(d->inventory->lv, uuid, xml, timeout_ms, cb, data);
 }
 
 /* Publish what is pending, if this partition acts; after every sync,
@@ -164,6 +278,7 @@ void hm_inventory_publish(struct hm_daemon *d)
 			inv->dom[i].dirty = true;
 		inv->published_epoch = e;
 		inv->published_once = true;
+		inv->fenced_back = fenced_and_back(d);
 	}
 	if (inv->host_dirty) {
 		payload = host_payload(inv);
@@ -183,7 +298,7 @@ void hm_inventory_publish(struct hm_daemon *d)
 				free(dm->payload);
 				continue;	/* forgotten */
 			}
-		} else if (dm->dirty && dm->payload &&
+		} else if (dm->dirty && dm->payload && !stale(inv, dm) &&
 			   submit(inv, HM_OP_INSTANCE_PUBLISH, dm->uuid, dm->payload) == 0) {
 			dm->dirty = false;
 		}

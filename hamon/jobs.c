@@ -84,6 +84,11 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+uint64_t hm_jobs_wall_ms(const struct hm_jobs *j)
+{
+	return j->seam->wall_ms(j->seam->ctx);
+}
+
 uint64_t hm_jobs_new_id(struct hm_jobs *j)
 {
 	uint64_t ms = j->seam->wall_ms(j->seam->ctx);

@@ -57,6 +57,8 @@ void hm_jobs_kick(struct hm_jobs *j);
 void hm_jobs_step_finished(struct hm_jobs *j, uint64_t job, uint32_t seq,
 			   enum hm_step_state state, const char *result);
 
+/* the wall clock, ms: for decisions that compare with times in the store */
+uint64_t hm_jobs_wall_ms(const struct hm_jobs *j);
 /* a cluster-wide unique id for a job or a history event made here now */
 uint64_t hm_jobs_new_id(struct hm_jobs *j);
 

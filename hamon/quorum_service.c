@@ -17,6 +17,7 @@ static void quorum_notify(quorum_handle_t h, uint32_t quorate, struct quorum_rin
 		    quorate ? "quorate" : "not quorate", ring.nodeid,
 		    (unsigned long long)ring.seq, n);
 	hm_membership_quorum_change(d->membership, quorate != 0, &ring, members, n);
+	hm_jobs_kick(d->jobs);
 }
 
 static quorum_model_v1_data_t quorum_model = {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "fence_policy.h"
 #include "placement.h"
 #include "policy.h"
 #include "recovery.h"
@@ -484,28 +485,59 @@ static bool any_start(const struct plan *p)
 	return false;
 }
 
-/* the storm guard: more hosts lost at once than max_fence_fraction of the
- * cluster looks like our own network failing, not theirs */
-static bool storm(struct plan *p, char *why, size_t len)
+/*
+ * May the coordinator fence the job's host now (fencing/fence_policy.h):
+ * the storm guard over every open recovery (one incident), the per-host
+ * delay after the loss (2-node races), the no-fence window.  true: now;
+ * false: not yet (a look again is scheduled) or refused (alerted).
+ */
+static bool fence_allowed(struct plan *p)
 {
 	struct open_recoveries open = { 0 };
-	double max = policy_float(p->s, "max_fence_fraction");
-	size_t configured = p->hosts.n;
-	bool refused;
+	struct hm_fence_decision d = { 0 };
+	struct hm_fence_situation sit = {
+		.coordinator = true,
+		.quorate = hm_membership_acting(p->m),
+		.self = p->me,
+		.target = p->job->target_host,
+		.configured_nodes = (unsigned)p->hosts.n,
+		.max_fraction = policy_float(p->s, "max_fence_fraction"),
+		/* the window's start is not recorded yet: none */
+		.window_start_ms = -1,
+		.window_ms = policy_int(p->s, "no_fence_window_s") * 1000,
+		.lost_ms = p->job->created_ms,
+		.delay_ms = policy_int(p->s, "fence_delay_s") * 1000,
+		.race_delay_ms = policy_int(p->s, "fence_race_delay_s") * 1000,
+		.now_ms = (int64_t)hm_jobs_wall_ms(p->j),
+	};
+	int rc;
 
 	hm_store_job_list(p->s, collect_recovery, &open);
-	refused = configured >= 3 && (double)open.n / (double)configured > max;
-	if (refused)
-		snprintf(why, len, "%zu of %zu hosts are lost at once, more than max_fence_fraction %.2f: "
-			 "fencing none (a network fault?)", open.n, configured, max);
+	sit.incident = open.hosts;
+	sit.n_incident = open.n;
+	if (sit.configured_nodes < sit.n_incident)
+		sit.configured_nodes = (unsigned)sit.n_incident;
+	rc = hm_fence_decide(&sit, &d);
 	free(open.hosts);
-	return refused;
+	if (rc < 0) {
+		hm_jobs_alert(p->j, p->job->id, "recovery of node %u: no fence decision: %s",
+			      p->job->target_host, strerror(-rc));
+		return false;
+	}
+	switch (d.verdict) {
+	case HM_FENCE_NOW:
+		return true;
+	case HM_FENCE_WAIT:
+		hm_jobs_retry_after(p->j, d.until_ms, 0);
+		return false;
+	default:
+		hm_jobs_alert(p->j, p->job->id, "recovery of node %u: %s", p->job->target_host, d.why);
+		return false;
+	}
 }
 
 static void plan_fence(struct plan *p)
 {
-	char why[MSG_MAX];
-
 	const struct hm_job_step *last = last_fence(p);
 
 	if (last && last->state == HM_STEP_FAILED) {
@@ -514,10 +546,8 @@ static void plan_fence(struct plan *p)
 			      "nothing is rebuilt until `hamonctl fence confirm`", p->job->target_host);
 		return;
 	}
-	if (storm(p, why, sizeof(why))) {
-		hm_jobs_alert(p->j, p->job->id, "recovery of node %u: %s", p->job->target_host, why);
+	if (!fence_allowed(p))
 		return;
-	}
 	/* off is idempotent: an unknown outcome is fenced again, after a pause
 	 * when its executor is still here (no tight loop), at once if it left */
 	if (last && last->state == HM_STEP_UNKNOWN && hm_membership_in_group(p->m, last->host) &&

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A fence step, run here: the host's devices from the store, level by
+ * level through fencing/fencer.c (or Pacemaker's fencer when the cluster
+ * policy says fence_backend = pacemaker), every attempt written to history,
+ * the outcome reported to the job.  `off` is idempotent ("Already OFF" is
+ * proof), so a fence run again after a crash looks and acts at once.
+ */
+#define HM_SUBSYS "fence"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "fencer.h"
+#include "jobs.h"
+#include "log.h"
+#include "pcmk.h"
+#include "policy.h"
+
+struct fence_run {
+	struct hm_daemon *d;
+	uint64_t job;
+	uint32_t seq;
+	uint32_t host;
+	char name[256];
+	qb_loop_timer_handle timer;
+	char result[HM_FENCER_REASON_MAX];
+	enum hm_step_state state;
+};
+
+struct devices {
+	struct hm_fence_device *v;
+	char (*agent)[HM_FENCE_AGENT_MAX + 1];
+	char **params;
+	size_t n, cap;
+	int rc;
+};
+
+static int collect_device(const struct hm_fence_device *row, void *data)
+{
+	struct devices *l = data;
+	void *p, *q, *r;
+	size_t i;
+
+	if (l->v[0].host && row->host != l->v[0].host)	/* v[0].host: the host asked for, 0 = all */
+		return 0;
+	if (l->n + 1 == l->cap) {
+		size_t cap = l->cap * 2;
+
+		p = realloc(l->v, cap * sizeof(*l->v));
+		if (p)
+			l->v = p;
+		q = realloc(l->agent, cap * sizeof(*l->agent));
+		if (q)
+			l->agent = q;
+		r = realloc(l->params, cap * sizeof(*l->params));
+		if (r)
+			l->params = r;
+		if (!p || !q || !r) {
+			l->rc = -ENOMEM;
+			return 1;
+		}
+		l->cap = cap;
+		for (i = 1; i <= l->n; i++)
+			l->v[i].agent = l->agent[i];
+	}
+	i = ++l->n;
+	l->v[i] = *row;
+	snprintf(l->agent[i], sizeof(l->agent[0]), "%s", row->agent);
+	l->v[i].agent = l->agent[i];
+	l->params[i] = strdup(row->params);
+	l->v[i].params = l->params[i];
+	if (!l->params[i]) {
+		l->rc = -ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+static void devices_free(struct devices *l)
+{
+	size_t i;
+
+	for (i = 1; i <= l->n; i++)
+		free(l->params[i]);
+	free(l->params);
+	free(l->agent);
+	free(l->v);
+}
+
+/* the devices of host (0: every host), in v[1..n] (v[0] holds the host asked for) */
+static int devices_of(struct hm_store *s, uint32_t host, struct devices *l)
+{
+	int rc;
+
+	l->cap = 8;
+	l->v = calloc(l->cap, sizeof(*l->v));
+	l->agent = calloc(l->cap, sizeof(*l->agent));
+	l->params = calloc(l->cap, sizeof(*l->params));
+	if (!l->v || !l->agent || !l->params)
+		return -ENOMEM;
+	l->v[0].host = host;
+	rc = hm_store_fence_device_list(s, collect_device, l);
+	return rc < 0 ? rc : l->rc;
+}
+
+static int64_t policy_int(struct hm_store *s, const char *key)
+{
+	struct hm_policy_entry *e = NULL;
+	int64_t v = 0;
+
+	hm_store_policy_get(s, key, &e);
+	if (hm_policy_int(key, e ? e->value : NULL, &v) < 0)
+		hm_policy_int(key, NULL, &v);
+	free(e);
+	return v;
+}
+
+static void history(struct fence_run *r, const char *kind, const char *msg)
+{
+	hm_jobs_issue_history(r->d->jobs, r->job, kind, r->host, NULL, msg);
+}
+
+static void on_attempt(const struct hm_fence_attempt *a, void *data)
+{
+	struct fence_run *r = data;
+	char line[512];
+
+	hm_fence_attempt_format(a, line, sizeof(line));
+	hm_log(a->proof ? LOG_NOTICE : LOG_WARNING, "fence of %s: %s", r->name, line);
+	history(r, "fence.attempt", line);
+}
+
+static void finish(struct fence_run *r)
+{
+	hm_jobs_step_finished(r->d->jobs, r->job, r->seq, r->state, r->result);
+	free(r);
+}
+
+static void fenced(const struct hm_fencer_result *res, void *data)
+{
+	struct fence_run *r = data;
+
+	switch (res->outcome) {
+	case HM_FENCER_PROVEN_OFF:
+		r->state = HM_STEP_DONE;
+		snprintf(r->result, sizeof(r->result), "off: proven by device %u (level %u) in %lld ms",
+			 res->device, res->level, (long long)(res->end_ms - res->start_ms));
+		hm_log_notice("%s is fenced: %s", r->name, r->result);
+		history(r, "host.fenced", r->result);
+		break;
+	case HM_FENCER_EXHAUSTED:
+		r->state = HM_STEP_FAILED;
+		snprintf(r->result, sizeof(r->result), "every level failed: %.900s", res->reason);
+		hm_log_crit("fencing %s failed on every level: %s; nothing of it is rebuilt until "
+			    "`hamonctl fence confirm %s`", r->name, res->reason, r->name);
+		history(r, "fence.failed", r->result);
+		break;
+	case HM_FENCER_CANCELLED:
+		r->state = HM_STEP_UNKNOWN;
+		snprintf(r->result, sizeof(r->result), "cancelled");
+		break;
+	}
+	finish(r);
+}
+
+static void pcmk_fenced(enum hm_pcmk_outcome outcome, const struct hm_fence_attempt *a,
+			void *data)
+{
+	struct fence_run *r = data;
+	char line[512];
+
+	hm_fence_attempt_format(a, line, sizeof(line));
+	history(r, "fence.attempt", line);
+	r->state = outcome == HM_PCMK_PROVEN_OFF ? HM_STEP_DONE :
+		   outcome == HM_PCMK_FAILED ? HM_STEP_FAILED : HM_STEP_UNKNOWN;
+	snprintf(r->result, sizeof(r->result), "pacemaker: %s", line);
+	if (r->state == HM_STEP_DONE)
+		history(r, "host.fenced", r->result);
+	else
+		hm_log_crit("fencing %s through Pacemaker: %s", r->name, line);
+	finish(r);
+}
+
+/* a verdict reached without running anything still goes through the loop */
+static void finish_later(void *data)
+{
+	finish(data);
+}
+
+static bool pacemaker_backend(struct hm_store *s)
+{
+	struct hm_policy_entry *e = NULL;
+	bool pcmk;
+
+	pcmk = hm_store_policy_get(s, "fence_backend", &e) == 0 && !strcmp(e->value, "pacemaker");
+	free(e);
+	return pcmk;
+}
+
+int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o)
+{
+	const struct hm_fencer_config cfg = {
+		.agent_dir = getenv("HAMOND_FENCE_AGENT_DIR"),	/* tests only */
+		.call_timeout_ms = (uint64_t)policy_int(d->store, "fence_timeout_s") * 1000,
+		.retries = (unsigned)policy_int(d->store, "fence_retries"),
+		.retry_delay_ms = 1000,
+	};
+	struct devices devs = { 0 };
+	struct hm_host *host = NULL;
+	struct fence_run *r;
+	int rc;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->d = d;
+	r->job = o->job;
+	r->seq = o->seq;
+	r->host = o->subject;
+	snprintf(r->name, sizeof(r->name), "node %u", o->subject);
+	if (hm_store_host_get(d->store, o->subject, &host) == 0)
+		snprintf(r->name, sizeof(r->name), "%s", host->name);
+	free(host);
+	hm_log_notice("job %llu: fencing %s", (unsigned long long)o->job, r->name);
+	if (pacemaker_backend(d->store)) {
+		rc = hm_pcmk_fence_start(d->loop, NULL, r->host, r->name,
+					 (unsigned)policy_int(d->store, "fence_timeout_s"),
+					 pcmk_fenced, r, NULL);
+		if (rc < 0)
+			free(r);
+		return rc;
+	}
+	rc = devices_of(d->store, o->subject, &devs);
+	if (rc == 0)
+		rc = hm_fencer_start(d->loop, &cfg, o->subject, r->name, devs.v + 1, devs.n,
+				     on_attempt, fenced, r, NULL);
+	devices_free(&devs);
+	if (rc == -ENODEV) {
+		/* unprotected: a failure the operator must resolve */
+		r->state = HM_STEP_FAILED;
+		snprintf(r->result, sizeof(r->result), "%s has no fence device: unprotected", r->name);
+		hm_log_crit("cannot fence %s: it has no fence device (`hamonctl fence add`); "
+			    "nothing of it is rebuilt until `hamonctl fence confirm`", r->name);
+		history(r, "fence.failed", r->result);
+		if (qb_loop_timer_add(d->loop, QB_LOOP_MED, 0, r, finish_later, &r->timer) == 0)
+			return 0;
+		rc = -ENOMEM;
+	}
+	if (rc < 0)
+		free(r);
+	return rc;
+}
+
+/* ---- the monitor: every device, from here, every so often ---- */
+
+/* the first round soon after start, then every fence_monitor_interval_s */
+#define HM_FENCE_MONITOR_FIRST_MS 5000u
+
+struct hm_fence_monitor {
+	struct hm_daemon *d;
+	qb_loop_timer_handle timer;
+	struct hm_fencer_op *op;
+	struct devices devs;
+	size_t next;			/* 1-based index into devs.v */
+	json_object *view;		/* this round's results */
+	bool stopping;			/* stopped with a check in flight: its end frees */
+};
+
+static void monitor_free(struct hm_fence_monitor *fm)
+{
+	json_object_put(fm->view);
+	devices_free(&fm->devs);
+	free(fm);
+}
+
+static void monitor_round(void *data);
+
+static uint64_t monitor_interval_ms(struct hm_fence_monitor *fm)
+{
+	return (uint64_t)policy_int(fm->d->store, "fence_monitor_interval_s") * 1000;
+}
+
+static void monitor_schedule(struct hm_fence_monitor *fm, uint64_t ms)
+{
+	if (qb_loop_timer_add(fm->d->loop, QB_LOOP_LOW, ms * QB_TIME_NS_IN_MSEC, fm, monitor_round,
+			      &fm->timer) != 0)
+		hm_log_err("cannot schedule the fence monitor");
+}
+
+/* the round is over: publish the view if it changed */
+static void monitor_end(struct hm_fence_monitor *fm)
+{
+	const char *text = json_object_to_json_string_ext(fm->view, JSON_C_TO_STRING_PLAIN);
+
+	if (!fm->d->fence_view || strcmp(fm->d->fence_view, text)) {
+		free(fm->d->fence_view);
+		fm->d->fence_view = strdup(text);
+		hm_inventory_host_changed(fm->d);
+	}
+	json_object_put(fm->view);
+	fm->view = NULL;
+	devices_free(&fm->devs);
+	memset(&fm->devs, 0, sizeof(fm->devs));
+	monitor_schedule(fm, monitor_interval_ms(fm));
+}
+
+static void monitor_next(struct hm_fence_monitor *fm);
+
+static void monitored(const struct hm_fence_attempt *a, void *data)
+{
+	struct hm_fence_monitor *fm = data;
+	json_object *o = json_object_new_object();
+	char id[16];
+	bool ok = a->exit_status == 0;
+
+	fm->op = NULL;
+	if (fm->stopping) {
+		json_object_put(o);
+		monitor_free(fm);
+		return;
+	}
+	if (o) {
+		json_object_object_add(o, "ok", json_object_new_boolean(ok));
+		json_object_object_add(o, "ms", json_object_new_int64(a->end_ms));
+		if (!ok)
+			json_object_object_add(o, "reason", json_object_new_string(a->reason));
+		snprintf(id, sizeof(id), "%u", a->device);
+		json_object_object_add(fm->view, id, o);
+	}
+	if (!ok)
+		hm_log_warn("fence device %u (%s) of node %u does not answer from here: %s",
+			    a->device, a->agent, a->host, a->reason);
+	monitor_next(fm);
+}
+
+static void monitor_next(struct hm_fence_monitor *fm)
+{
+	const struct hm_fencer_config cfg = {
+		.agent_dir = getenv("HAMOND_FENCE_AGENT_DIR"),
+		.call_timeout_ms = (uint64_t)policy_int(fm->d->store, "fence_timeout_s") * 1000,
+	};
+	struct hm_host *h = NULL;
+	int rc = -ENOENT;
+
+	while (fm->next <= fm->devs.n && rc < 0) {
+		const struct hm_fence_device *dev = &fm->devs.v[fm->next++];
+
+		hm_store_host_get(fm->d->store, dev->host, &h);
+		rc = hm_fencer_check_start(fm->d->loop, &cfg, dev, h ? h->name : NULL, "monitor",
+					   monitored, fm, &fm->op);
+		free(h);
+		h = NULL;
+	}
+	if (rc < 0)
+		monitor_end(fm);
+}
+
+static void monitor_round(void *data)
+{
+	struct hm_fence_monitor *fm = data;
+	int rc;
+
+	memset(&fm->devs, 0, sizeof(fm->devs));
+	fm->next = 1;
+	fm->view = json_object_new_object();
+	if (!fm->view) {
+		monitor_schedule(fm, monitor_interval_ms(fm));
+		return;
+	}
+	rc = devices_of(fm->d->store, 0, &fm->devs);
+	if (rc < 0)
+		hm_log_err("fence monitor: cannot read the devices: %s", strerror(-rc));
+	monitor_next(fm);
+}
+
+int hm_fence_monitor_start(struct hm_daemon *d)
+{
+	struct hm_fence_monitor *fm = calloc(1, sizeof(*fm));
+
+	if (!fm)
+		return -ENOMEM;
+	fm->d = d;
+	d->fence_monitor = fm;
+	monitor_schedule(fm, HM_FENCE_MONITOR_FIRST_MS);
+	return 0;
+}
+
+void hm_fence_monitor_stop(struct hm_daemon *d)
+{
+	struct hm_fence_monitor *fm = d->fence_monitor;
+
+	if (!fm)
+		return;
+	qb_loop_timer_del(d->loop, fm->timer);
+	d->fence_monitor = NULL;
+	if (fm->op) {
+		fm->stopping = true;
+		hm_fencer_op_cancel(fm->op);
+	} else {
+		monitor_free(fm);
+	}
+	free(d->fence_view);
+	d->fence_view = NULL;
+}
