@@ -379,6 +379,13 @@ int main(int argc, char **argv)
 		hm_log_err("out of memory");
 		goto destroy_loop;
 	}
+	/* tests only: speak an older protocol (doc/design.md "Protocol versions") */
+	if (getenv("HAMOND_TEST_PROTO_MAX") &&
+	    hm_membership_set_proto_max(d->membership, getenv("HAMOND_TEST_PROTO_MAX")) < 0) {
+		hm_log_err("HAMOND_TEST_PROTO_MAX=%s: not a protocol version from 1 to %d",
+			   getenv("HAMOND_TEST_PROTO_MAX"), HM_WIRE_VERSION);
+		goto free_membership;
+	}
 	rc = hm_store_open(d->cfg.database, &d->store);
 	if (rc < 0) {
 		hm_log_err("cannot open the database %s: %s", d->cfg.database,

@@ -753,6 +753,9 @@ int hm_ipc_server_start(struct hm_daemon *d)
 	if (!d->ipcs)
 		return -errno ? -errno : -ENOMEM;
 	qb_ipcs_poll_handlers_set(d->ipcs, &ph);
+	/* up to 50 requests a turn, not 5: the changes of a turn go out as one
+	 * message (doc/benchmarks.md) */
+	qb_ipcs_request_rate_limit(d->ipcs, QB_IPCS_RATE_FAST);
 	rc = qb_ipcs_run(d->ipcs);
 	if (rc < 0) {
 		qb_ipcs_unref(d->ipcs);

@@ -11,6 +11,7 @@
 struct member_state {
 	uint32_t nodeid;
 	bool got;
+	bool refused;		/* it speaks no protocol version the others accept */
 	struct hm_msg_sync_state st;
 };
 
@@ -36,6 +37,10 @@ struct hm_membership {
 	/* the CPG group, sorted by node id */
 	uint32_t group[HM_MAX_NODES];
 	size_t n_group;
+	/* those of the group that take part: all but the refused, once a sync
+	 * decided it (sorted) */
+	uint32_t members[HM_MAX_NODES];
+	size_t n_members;
 
 	enum hm_sync_state sync;
 	struct hm_sync_epoch epoch;	/* of the sync in progress or done */
@@ -48,6 +53,8 @@ struct hm_membership {
 	uint32_t coordinator;		/* held; reported only while acting (see acting()) */
 	uint64_t coordinator_epoch;
 	uint16_t cluster_proto;
+	uint16_t proto_min, proto_max;	/* what this hamond speaks */
+	uint16_t required_proto;	/* the highest proto_min of the last sync */
 
 	struct hm_membership_hooks hooks;
 	struct hm_msg_sync_state gathered[HM_MAX_NODES];	/* for hooks.collected */
@@ -71,6 +78,7 @@ static const char *const sync_names[] = {
 	[HM_SYNC_COLLECT] = "collect",
 	[HM_SYNC_TRANSFER] = "transfer",
 	[HM_SYNC_DONE] = "done",
+	[HM_SYNC_REFUSED] = "refused",
 };
 
 const char *hm_quorum_to_str(enum hm_quorum q)
@@ -90,6 +98,8 @@ struct hm_membership *hm_membership_new(const struct hm_seam *seam)
 	if (!m)
 		return NULL;
 	m->seam = seam;
+	m->proto_min = HM_WIRE_VERSION_MIN;
+	m->proto_max = HM_WIRE_VERSION;
 	/* a restarted leader must not reuse the counters of its previous life */
 	m->next_counter = seam && seam->now_ms ? seam->now_ms(seam->ctx) : 0;
 	return m;
@@ -187,7 +197,7 @@ static size_t votes_needed(const struct hm_membership *m)
 static bool acting(const struct hm_membership *m)
 {
 	return m->quorum == HM_QUORUM_QUORATE && m->sync == HM_SYNC_DONE &&
-	       m->n_group >= votes_needed(m);
+	       m->n_members >= votes_needed(m);
 }
 
 /* the coordinator left (or there never was one): the lowest member takes over */
@@ -197,15 +207,15 @@ static void elect_if_needed(struct hm_membership *m)
 		if (m->quorum == HM_QUORUM_QUORATE && m->sync == HM_SYNC_DONE && !m->warned_few) {
 			hm_seam_log(m->seam, LOG_WARNING,
 				    "quorate, but only %zu hamond(s) of the %zu needed are running: no coordinator",
-				    m->n_group, votes_needed(m));
+				    m->n_members, votes_needed(m));
 			m->warned_few = true;
 		}
 		return;
 	}
 	m->last_quorate = m->totem_ring;
-	if (contains(m->group, m->n_group, m->coordinator))
+	if (contains(m->members, m->n_members, m->coordinator))
 		return;
-	m->coordinator = m->group[0];
+	m->coordinator = m->members[0];
 	m->coordinator_epoch++;
 	hm_seam_log(m->seam, LOG_NOTICE, "coordinator: node %u (epoch %llu)", m->coordinator,
 		    (unsigned long long)m->coordinator_epoch);
@@ -241,6 +251,7 @@ static void update_quorum(struct hm_membership *m)
 static void reset_group(struct hm_membership *m)
 {
 	m->n_group = 0;
+	m->n_members = 0;
 	m->sync = HM_SYNC_NONE;
 	m->have_pending = false;
 	retry_cancel(m);
@@ -306,6 +317,8 @@ void hm_membership_group_change(struct hm_membership *m,
 	(void)joined;
 	(void)n_joined;
 	m->n_group = copy_sorted(m->group, members, n_members);
+	/* everyone takes part until a sync says otherwise */
+	m->n_members = copy_sorted(m->members, m->group, m->n_group);
 	memset(m->states, 0, sizeof(m->states));
 	m->have_pending = false;
 	m->warned_few = false;
@@ -342,7 +355,11 @@ static void on_sync_start(struct hm_membership *m, uint32_t sender,
 	m->sync = HM_SYNC_COLLECT;
 	memset(m->states, 0, sizeof(m->states));
 	st->epoch = s->epoch;
-	st->proto_max = HM_WIRE_VERSION;
+	st->proto_max = m->proto_max;
+	st->proto_min = m->proto_min;
+	/* a hamond of version 1 says so in version 1 */
+	if (m->proto_max < 2)
+		msg.version = 1;
 	st->last_quorate = m->last_quorate;
 	st->applied_seq = 0;
 	st->coordinator = m->coordinator;
@@ -356,12 +373,19 @@ static void on_sync_start(struct hm_membership *m, uint32_t sender,
  * lowest node id, which comes first because group[] is sorted */
 static size_t pick_source(const struct hm_membership *m)
 {
-	size_t best = 0, i;
+	size_t best = m->n_group, i;
 	int c;
 
-	for (i = 1; i < m->n_group; i++) {
-		const struct hm_msg_sync_state *a = &m->states[i].st, *b = &m->states[best].st;
+	for (i = 0; i < m->n_group; i++) {
+		const struct hm_msg_sync_state *a = &m->states[i].st, *b;
 
+		if (m->states[i].refused)
+			continue;
+		if (best == m->n_group) {
+			best = i;
+			continue;
+		}
+		b = &m->states[best].st;
 		c = hm_ring_id_cmp(&a->last_quorate, &b->last_quorate);
 		if (c == 0)
 			c = a->applied_seq > b->applied_seq ? 1 : a->applied_seq < b->applied_seq ? -1 : 0;
@@ -381,31 +405,85 @@ static void sync_finish(struct hm_membership *m)
 	elect_if_needed(m);
 }
 
-static void sync_done(struct hm_membership *m)
+/*
+ * Protocol versions: the cluster requires the highest proto_min stated and
+ * speaks the lowest proto_max of the members that reach it.  A member below
+ * the requirement is refused: it is not a source, has no vote, no ACK of
+ * it counts, and what it sends besides its sync state is dropped; it knows
+ * it is refused from the same states, and takes no part.  Every member
+ * decides this from the same states, so they all decide alike.
+ */
+static void decide_protocol(struct hm_membership *m)
 {
-	size_t source = pick_source(m);
-	const struct hm_msg_sync_state *src = &m->states[source].st;
-	uint16_t proto = HM_WIRE_VERSION;
-	bool transfer = false;
+	uint16_t required = 1, proto = HM_WIRE_VERSION;
 	size_t i;
 
 	for (i = 0; i < m->n_group; i++)
-		if (m->states[i].st.proto_max < proto)
-			proto = m->states[i].st.proto_max;
+		if (m->states[i].st.proto_min > required)
+			required = m->states[i].st.proto_min;
+	m->required_proto = required;
+	m->n_members = 0;
+	for (i = 0; i < m->n_group; i++) {
+		struct member_state *ms = &m->states[i];
+
+		ms->refused = ms->st.proto_max < required;
+		if (!ms->refused) {
+			m->members[m->n_members++] = m->group[i];
+			if (ms->st.proto_max < proto)
+				proto = ms->st.proto_max;
+			continue;
+		}
+		if (ms->nodeid == m->local)
+			hm_seam_log(m->seam, LOG_ERR,
+				    "protocol: refused by the cluster: this hamond speaks protocol version %u at most, the cluster requires version %u; it takes no part until it is upgraded",
+				    ms->st.proto_max, required);
+		else
+			hm_seam_log(m->seam, LOG_WARNING,
+				    "protocol: node %u refused: its hamond speaks protocol version %u at most, this cluster requires version %u; it takes no part until it is upgraded",
+				    ms->nodeid, ms->st.proto_max, required);
+	}
 	m->cluster_proto = proto;
+}
+
+static bool local_refused(const struct hm_membership *m)
+{
+	size_t i = group_index(m, m->local);
+
+	return i < m->n_group && m->states[i].refused;
+}
+
+static void sync_done(struct hm_membership *m)
+{
+	size_t source, i, n = 0, src_idx = 0;
+	const struct hm_msg_sync_state *src;
+	bool transfer = false;
+
+	decide_protocol(m);
+	if (local_refused(m)) {
+		m->sync = HM_SYNC_REFUSED;
+		return;
+	}
+	source = pick_source(m);
+	src = &m->states[source].st;
 	/* everyone takes the source's view, then elects from the same facts */
 	m->coordinator = src->coordinator;
 	m->coordinator_epoch = src->coordinator_epoch;
 	m->last_quorate = src->last_quorate;
 	if (m->hooks.collected) {
-		for (i = 0; i < m->n_group; i++)
-			m->gathered[i] = m->states[i].st;
-		transfer = m->hooks.collected(m->hooks.data, &m->epoch, m->group, m->gathered,
-					      m->n_group, source);
+		/* the members that take part, in node id order */
+		for (i = 0; i < m->n_group; i++) {
+			if (m->states[i].refused)
+				continue;
+			if (i == source)
+				src_idx = n;
+			m->gathered[n++] = m->states[i].st;
+		}
+		transfer = m->hooks.collected(m->hooks.data, &m->epoch, m->members, m->gathered,
+					      n, src_idx);
 	}
 	hm_seam_log(m->seam, LOG_INFO,
 		    "sync: states in (epoch %u/%llu, %zu members, source node %u%s); held coordinator node %u (epoch %llu)",
-		    m->epoch.leader, (unsigned long long)m->epoch.counter, m->n_group,
+		    m->epoch.leader, (unsigned long long)m->epoch.counter, m->n_members,
 		    m->states[source].nodeid, transfer ? ", data transfer" : "", m->coordinator,
 		    (unsigned long long)m->coordinator_epoch);
 	if (transfer) {
@@ -511,13 +589,43 @@ size_t hm_membership_totem_members(const struct hm_membership *m, const uint32_t
 
 size_t hm_membership_group_members(const struct hm_membership *m, const uint32_t **ret_members)
 {
-	*ret_members = m->group;
-	return m->n_group;
+	*ret_members = m->members;
+	return m->n_members;
 }
 
 bool hm_membership_in_group(const struct hm_membership *m, uint32_t nodeid)
 {
-	return contains(m->group, m->n_group, nodeid);
+	return contains(m->members, m->n_members, nodeid);
+}
+
+bool hm_membership_refused(const struct hm_membership *m, uint32_t nodeid)
+{
+	size_t i = group_index(m, nodeid);
+
+	return i < m->n_group && m->states[i].refused;
+}
+
+uint16_t hm_membership_required_proto(const struct hm_membership *m)
+{
+	return m->required_proto;
+}
+
+int hm_membership_set_proto_max(struct hm_membership *m, const char *version)
+{
+	char *end;
+	unsigned long v;
+
+	if (!version || !*version)
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(version, &end, 10);
+	if (errno || *end || version[0] == '-' || v < 1 || v > HM_WIRE_VERSION)
+		return -EINVAL;
+	m->proto_max = (uint16_t)v;
+	/* an older hamond accepts what it speaks */
+	if (m->proto_min > m->proto_max)
+		m->proto_min = m->proto_max;
+	return 0;
 }
 
 enum hm_sync_state hm_membership_sync_state(const struct hm_membership *m)

@@ -26,6 +26,17 @@
  *   any           SYNC_* of another epoch or leader      (dropped)
  *   any           corosync lost                          NONE
  *
+ *   COLLECT       ... and our proto_max is below another's      REFUSED (no part, until
+ *                 proto_min                                  the next group change)
+ *
+ * Protocol versions: each SYNC_STATE says which versions its sender speaks
+ * (proto_min..proto_max).  The cluster requires the highest proto_min and
+ * speaks the lowest proto_max among the members that reach it; a member
+ * whose proto_max is below the requirement is refused, by every member alike
+ * (they decide from the same states): it is no source, has no vote, its
+ * ACKs do not count, whatever else it sends is dropped, and the group and
+ * member queries below leave it out.  It logs why, and so do the others.
+ *
  * On DONE every member decides the same thing from the same set of states
  * (CPG delivers them in one agreed order): the source is the member holding
  * the newest data — greatest (last acting ring id, applied sequence,
@@ -63,6 +74,7 @@ enum hm_sync_state {
 	HM_SYNC_COLLECT,	/* collecting every member's state */
 	HM_SYNC_TRANSFER,	/* the source sends its data to those who differ */
 	HM_SYNC_DONE,		/* synced */
+	HM_SYNC_REFUSED,	/* our protocol is too old for the others: no part */
 };
 
 struct hm_membership;
@@ -126,8 +138,16 @@ bool hm_membership_is_connected(const struct hm_membership *m);
 uint32_t hm_membership_local_nodeid(const struct hm_membership *m);
 bool hm_membership_have_ring(const struct hm_membership *m, struct hm_ring_id *ret_ring);
 size_t hm_membership_totem_members(const struct hm_membership *m, const uint32_t **ret_members);
+/* the hamonds of our group that take part (the refused left out) */
 size_t hm_membership_group_members(const struct hm_membership *m, const uint32_t **ret_members);
 bool hm_membership_in_group(const struct hm_membership *m, uint32_t nodeid);
+/* a member of the CPG group that the last sync refused (protocol too old) */
+bool hm_membership_refused(const struct hm_membership *m, uint32_t nodeid);
+/* the protocol version the last sync required (the highest proto_min) */
+uint16_t hm_membership_required_proto(const struct hm_membership *m);
+/* tests only: speak at most this protocol version (decimal text, from 1 to
+ * HM_WIRE_VERSION), as an older hamond would; -EINVAL otherwise */
+int hm_membership_set_proto_max(struct hm_membership *m, const char *version);
 enum hm_sync_state hm_membership_sync_state(const struct hm_membership *m);
 bool hm_membership_synced(const struct hm_membership *m);
 /*

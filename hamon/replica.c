@@ -46,6 +46,7 @@ struct hm_replica {
 	bool in_txn;
 	bool broken;			/* a local apply failed: waiting to rejoin */
 	uint64_t last_ack_sent;
+	uint32_t warned_refused;	/* the refused node we last said we ignore */
 
 	/* acknowledgements received, per node */
 	struct node_seq acked[HM_MAX_NODES];
@@ -66,12 +67,25 @@ struct hm_replica {
 	bool retry_armed;
 	hm_timer_t retry_timer;
 
+	/* updates submitted in this turn of the main loop: one UPDATES */
+	uint8_t *batch;			/* HM_WIRE_MAX_MSG bytes of entries */
+	size_t batch_len;
+	uint32_t batch_count;
+	bool batch_armed;
+	hm_timer_t batch_timer;
+
 	/* the data transfer of the current sync */
 	bool xfer;			/* a transfer is running in this epoch */
 	bool xfer_need;			/* and we are one of those who need it */
 	bool xfer_loading;		/* our load transaction is open */
 	struct hm_sync_epoch xfer_epoch;
 	uint32_t xfer_source;
+	bool xfer_tables[HM_TABLE_MAX];	/* ours that differ from the source's */
+	/* the source: bucket digests still to come, the buckets to send */
+	size_t digests_due;
+	bool send_table[HM_TABLE_MAX];
+	uint8_t send_buckets[HM_TABLE_MAX][HM_WIRE_BUCKET_MAP];
+	struct hm_store_digest *dig;	/* ours, at the start of the sync */
 
 	/* checkpoints: one soon after changes, and one every period */
 	hm_timer_t cp_timer, cp_period_timer;
@@ -153,12 +167,22 @@ static void out_retry_fire(void *data)
 	out_pump(r);
 }
 
+static int batch_flush(struct hm_replica *r);
+
+/* queue a message and send what flow control allows; what we submitted
+ * before it goes first, so our messages keep their order */
 static int out_send(struct hm_replica *r, const struct hm_msg *msg, bool sync)
 {
-	uint8_t *buf = malloc(HM_WIRE_MAX_MSG);
+	uint8_t *buf;
 	size_t len;
 	int rc;
 
+	if (r->batch_count && msg->type != HM_MSG_UPDATES && msg->type != HM_MSG_UPDATE) {
+		rc = batch_flush(r);
+		if (rc < 0)
+			return rc;
+	}
+	buf = malloc(HM_WIRE_MAX_MSG);
 	if (!buf)
 		return -ENOMEM;
 	rc = hm_wire_encode(msg, buf, HM_WIRE_MAX_MSG, &len);
@@ -175,6 +199,72 @@ static int out_send(struct hm_replica *r, const struct hm_msg *msg, bool sync)
 free_buf:
 	free(buf);
 	return rc;
+}
+
+/* the updates of this turn go out as one message (a single one as an
+ * UPDATE); -errno, and those updates are lost: their submitters hear
+ * "outcome unknown" when the group changes, or at stop */
+static int batch_flush(struct hm_replica *r)
+{
+	struct hm_msg msg = { .type = HM_MSG_UPDATES };
+	size_t pos = 0;
+	int rc;
+
+	if (r->batch_armed)
+		r->seam->timer_stop(r->seam->ctx, r->batch_timer);
+	r->batch_armed = false;
+	if (!r->batch_count)
+		return 0;
+	msg.u.updates.count = r->batch_count;
+	msg.u.updates.entries = r->batch;
+	msg.u.updates.entries_len = (uint32_t)r->batch_len;
+	if (r->batch_count == 1) {
+		msg.type = HM_MSG_UPDATE;
+		hm_wire_updates_next(&msg.u.updates, &pos, &msg.u.update);
+	}
+	r->batch_count = 0;
+	r->batch_len = 0;
+	rc = out_send(r, &msg, false);
+	if (rc < 0)
+		log_msg(r, LOG_ERR, "replica: cannot send %u submitted change(s): %s",
+			msg.type == HM_MSG_UPDATE ? 1 : msg.u.updates.count, strerror(-rc));
+	return rc;
+}
+
+static void batch_fire(void *data)
+{
+	struct hm_replica *r = data;
+
+	r->batch_armed = false;
+	batch_flush(r);
+}
+
+/* 0, -EMSGSIZE (too large for an UPDATES alone), -ENOMEM */
+static int batch_add(struct hm_replica *r, const struct hm_msg_update *u)
+{
+	int rc;
+
+	if (!r->batch) {
+		r->batch = malloc(HM_WIRE_MAX_MSG);
+		if (!r->batch)
+			return -ENOMEM;
+	}
+	rc = hm_wire_updates_add(r->batch, HM_WIRE_MAX_MSG, &r->batch_len, u);
+	if (rc == -EMSGSIZE && r->batch_count) {
+		/* full: send what we have, start another */
+		batch_flush(r);
+		rc = hm_wire_updates_add(r->batch, HM_WIRE_MAX_MSG, &r->batch_len, u);
+	}
+	if (rc < 0)
+		return rc;
+	r->batch_count++;
+	/* at the end of this turn of the main loop */
+	if (!r->batch_armed &&
+	    r->seam->timer_start(r->seam->ctx, 0, batch_fire, r, &r->batch_timer) == 0)
+		r->batch_armed = true;
+	if (!r->batch_armed)
+		return batch_flush(r);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -458,7 +548,9 @@ static int chunk_send(struct chunker *c)
 	c->msg.u.sync_data.payload = c->buf;
 	c->msg.u.sync_data.payload_len = (uint32_t)c->len;
 	c->rc = out_send(c->r, &c->msg, true);
+	/* the next chunks of these buckets name none */
 	c->msg.u.sync_data.flags = 0;
+	memset(c->msg.u.sync_data.buckets, 0, sizeof(c->msg.u.sync_data.buckets));
 	c->len = 0;
 	return c->rc;
 }
@@ -477,33 +569,49 @@ static int chunk_row(const char *row, size_t len, void *data)
 	return 0;
 }
 
-/* the source sends the tables someone lacks (want[t]), then SYNC_END */
-static int send_snapshot(struct hm_replica *r, const struct hm_sync_epoch *epoch,
-			 const bool want[HM_TABLE_MAX])
+static bool map_empty(const uint8_t *map)
+{
+	size_t i;
+
+	for (i = 0; i < HM_WIRE_BUCKET_MAP; i++)
+		if (map[i])
+			return false;
+	return true;
+}
+
+/* the source sends the buckets someone lacks, then SYNC_END */
+static int send_buckets(struct hm_replica *r)
 {
 	struct chunker c = { .r = r, .msg = { .type = HM_MSG_SYNC_DATA } };
 	struct hm_msg end = { .type = HM_MSG_SYNC_END };
 	int t, rc = 0;
+	size_t n_buckets = 0, b;
 
 	c.buf = malloc(SYNC_CHUNK_MAX);
 	if (!c.buf)
 		return -ENOMEM;
-	c.msg.u.sync_data.epoch = *epoch;
+	c.msg.u.sync_data.epoch = r->xfer_epoch;
 	for (t = 0; t < HM_TABLE_MAX && rc == 0; t++) {
-		if (!want[t])
+		if (!r->send_table[t] || map_empty(r->send_buckets[t]))
 			continue;
+		for (b = 0; b < HM_WIRE_SYNC_BUCKETS; b++)
+			n_buckets += (r->send_buckets[t][b / 8] >> (b % 8)) & 1;
 		c.msg.u.sync_data.table = (uint16_t)t;
 		c.msg.u.sync_data.flags = HM_SYNC_DATA_FIRST;
+		memcpy(c.msg.u.sync_data.buckets, r->send_buckets[t], HM_WIRE_BUCKET_MAP);
 		c.len = 0;
-		rc = hm_store_table_dump(r->store, (enum hm_store_table)t, chunk_row, &c);
-		/* every table ends with a chunk, an empty one for an empty table */
+		rc = hm_store_table_dump_buckets(r->store, (enum hm_store_table)t, r->send_buckets[t],
+						 chunk_row, &c);
+		/* the buckets end with a chunk, an empty one if they hold no row */
 		if (rc == 0 && (c.len || c.msg.u.sync_data.flags))
 			rc = chunk_send(&c);
 	}
 	free(c.buf);
 	if (rc < 0)
 		return rc;
-	end.u.sync_end.epoch = *epoch;
+	log_msg(r, LOG_NOTICE, "replica: sync: sending %zu bucket(s) that differ (of %d a table)",
+		n_buckets, HM_WIRE_SYNC_BUCKETS);
+	end.u.sync_end.epoch = r->xfer_epoch;
 	end.u.sync_end.last_quorate = r->pos.last_quorate;
 	end.u.sync_end.applied_seq = r->pos.applied_seq;
 	rc = hm_store_policy_version(r->store, &end.u.sync_end.policy_version);
@@ -515,18 +623,32 @@ static int send_snapshot(struct hm_replica *r, const struct hm_sync_epoch *epoch
 }
 
 _Static_assert(HM_WIRE_SYNC_TABLES == HM_TABLE_MAX, "SYNC_STATE has a checksum per table");
+_Static_assert(HM_WIRE_SYNC_BUCKETS == HM_STORE_SYNC_BUCKETS, "digests of the store's buckets");
+_Static_assert(HM_WIRE_CHECKSUM_LEN == HM_STORE_CHECKSUM_LEN, "the store's digests");
+
+/* our digest, from one pass over the store (tables not written since the
+ * last one are not read again); NULL if the store failed */
+static const struct hm_store_digest *our_digest(struct hm_replica *r)
+{
+	if (!r->dig) {
+		r->dig = malloc(sizeof(*r->dig));
+		if (!r->dig)
+			return NULL;
+	}
+	return hm_store_digest(r->store, r->dig) == 0 ? r->dig : NULL;
+}
 
 static void local_position(void *data, struct hm_msg_sync_state *st)
 {
 	struct hm_replica *r = data;
-	int t, rc = 0;
+	const struct hm_store_digest *d = NULL;
 
 	hm_replica_flush(r);
 	if (!r->broken)
-		rc = hm_store_checksum(r->store, st->checksum);
-	for (t = 0; t < HM_TABLE_MAX && !r->broken && rc == 0; t++)
-		rc = hm_store_table_checksum(r->store, (enum hm_store_table)t, st->table_sums[t]);
-	if (!r->broken && rc == 0) {
+		d = our_digest(r);
+	if (d) {
+		memcpy(st->checksum, d->checksum, HM_WIRE_CHECKSUM_LEN);
+		memcpy(st->table_sums, d->tables, sizeof(st->table_sums));
 		st->applied_seq = r->pos.applied_seq;
 		return;
 	}
@@ -545,28 +667,69 @@ static bool same_state(const struct hm_msg_sync_state *a, const struct hm_msg_sy
 	       memcmp(a->checksum, b->checksum, HM_WIRE_CHECKSUM_LEN) == 0;
 }
 
+/* we differ from the source: our bucket digests of each table that differs
+ * (impossible ones if our store cannot say: then we take every bucket) */
+static int send_digests(struct hm_replica *r)
+{
+	const struct hm_store_digest *d = r->broken ? NULL : our_digest(r);
+	struct hm_msg *msg = calloc(1, sizeof(*msg));
+	int t, rc = 0;
+
+	if (!msg)
+		return -ENOMEM;
+	msg->type = HM_MSG_SYNC_DIGESTS;
+	msg->u.sync_digests.epoch = r->xfer_epoch;
+	for (t = 0; t < HM_TABLE_MAX && rc == 0; t++) {
+		if (!r->xfer_tables[t])
+			continue;
+		msg->u.sync_digests.table = (uint16_t)t;
+		if (d)
+			memcpy(msg->u.sync_digests.digests, d->buckets[t], sizeof(d->buckets[t]));
+		else
+			memset(msg->u.sync_digests.digests, 0xff, sizeof(msg->u.sync_digests.digests));
+		rc = out_send(r, msg, true);
+	}
+	free(msg);
+	return rc;
+}
+
+/*
+ * Digest first: every member whose state differs from the source's states
+ * its bucket digests of each table whose checksum differs (SYNC_DIGESTS);
+ * once the source has them all it sends the rows of every bucket that
+ * differs for someone, and SYNC_END.  Who states what follows from the
+ * states every member has, so the source knows how many to wait for.
+ */
 static bool collected(void *data, const struct hm_sync_epoch *epoch, const uint32_t *group,
 		      const struct hm_msg_sync_state *states, size_t n, size_t source)
 {
 	struct hm_replica *r = data;
 	uint32_t local = hm_membership_local_nodeid(r->m);
-	bool any = false, want[HM_TABLE_MAX] = { false };
+	bool any = false;
 	size_t i, t, n_tables = 0;
 
 	r->xfer_need = false;
+	r->digests_due = 0;
+	memset(r->xfer_tables, 0, sizeof(r->xfer_tables));
+	memset(r->send_table, 0, sizeof(r->send_table));
+	memset(r->send_buckets, 0, sizeof(r->send_buckets));
 	for (i = 0; i < n; i++) {
 		if (same_state(&states[i], &states[source]))
 			continue;
 		any = true;
 		if (group[i] == local)
 			r->xfer_need = true;
-		/* digest first: only the tables whose checksum differs travel */
-		for (t = 0; t < HM_TABLE_MAX; t++)
+		for (t = 0; t < HM_TABLE_MAX; t++) {
 			if (memcmp(states[i].table_sums[t], states[source].table_sums[t],
-				   HM_WIRE_CHECKSUM_LEN) != 0 && !want[t]) {
-				want[t] = true;
+				   HM_WIRE_CHECKSUM_LEN) == 0)
+				continue;
+			r->digests_due++;
+			if (!r->send_table[t])
 				n_tables++;
-			}
+			r->send_table[t] = true;
+			if (group[i] == local)
+				r->xfer_tables[t] = true;
+		}
 	}
 	if (!any)
 		return false;
@@ -576,7 +739,10 @@ static bool collected(void *data, const struct hm_sync_epoch *epoch, const uint3
 	log_msg(r, LOG_NOTICE, "replica: sync from node %u (seq %llu, %zu table(s) differ)%s",
 		group[source], (unsigned long long)states[source].applied_seq, n_tables,
 		r->xfer_need ? ": our data differs, taking the source's" : "");
-	if (group[source] == local && send_snapshot(r, epoch, want) < 0)
+	if (r->xfer_need && send_digests(r) < 0)
+		replica_broken(r, "cannot state our digests to the sync's source");
+	/* only the positions differ: nothing to wait for */
+	if (group[source] == local && r->digests_due == 0 && send_buckets(r) < 0)
 		replica_broken(r, "cannot send our data to the members that need it");
 	return true;
 }
@@ -594,6 +760,32 @@ static void xfer_abort(struct hm_replica *r)
 	r->xfer_loading = false;
 	r->xfer = false;
 	r->xfer_need = false;
+	r->digests_due = 0;
+}
+
+/* the source: a member's bucket digests; the buckets that differ go */
+static void on_sync_digests(struct hm_replica *r, uint32_t sender,
+			    const struct hm_msg_sync_digests *sg)
+{
+	const struct hm_store_digest *d;
+	size_t b;
+
+	if (!r->xfer || r->xfer_source != hm_membership_local_nodeid(r->m) ||
+	    sg->epoch.leader != r->xfer_epoch.leader || sg->epoch.counter != r->xfer_epoch.counter ||
+	    !r->digests_due)
+		return;
+	d = r->broken ? NULL : our_digest(r);
+	if (!d) {
+		replica_broken(r, "cannot digest our data for a sync");
+		return;
+	}
+	for (b = 0; b < HM_WIRE_SYNC_BUCKETS; b++)
+		if (memcmp(sg->digests[b], d->buckets[sg->table][b], HM_WIRE_CHECKSUM_LEN) != 0)
+			r->send_buckets[sg->table][b / 8] |= (uint8_t)(1u << (b % 8));
+	log_msg(r, LOG_DEBUG, "replica: node %u states its digests of %s", sender,
+		hm_store_table_to_str((enum hm_store_table)sg->table));
+	if (--r->digests_due == 0 && send_buckets(r) < 0)
+		replica_broken(r, "cannot send our data to the members that need it");
 }
 
 static void on_sync_data(struct hm_replica *r, uint32_t sender, const struct hm_msg_sync_data *sd)
@@ -601,12 +793,9 @@ static void on_sync_data(struct hm_replica *r, uint32_t sender, const struct hm_
 	const char *p = (const char *)sd->payload, *end = p + sd->payload_len, *nl;
 	int rc = 0;
 
-	if (!xfer_ours(r, sender, &sd->epoch) || !r->xfer_need)
+	/* decoding refused an unknown table; ours equal to the source's stay */
+	if (!xfer_ours(r, sender, &sd->epoch) || !r->xfer_need || !r->xfer_tables[sd->table])
 		return;
-	if (sd->table >= HM_TABLE_MAX) {
-		replica_broken(r, "sync data for an unknown table");
-		return;
-	}
 	if (!r->xfer_loading) {
 		/* what was applied before the sync is ours to keep, never undone */
 		hm_replica_flush(r);
@@ -616,7 +805,8 @@ static void on_sync_data(struct hm_replica *r, uint32_t sender, const struct hm_
 		r->xfer_loading = true;
 	}
 	if (sd->flags & HM_SYNC_DATA_FIRST) {
-		rc = hm_store_table_load_begin(r->store, (enum hm_store_table)sd->table);
+		rc = hm_store_table_load_buckets_begin(r->store, (enum hm_store_table)sd->table,
+						       sd->buckets);
 		if (rc < 0)
 			goto broken;
 	}
@@ -650,8 +840,13 @@ static void on_sync_end(struct hm_replica *r, uint32_t sender, const struct hm_m
 	if (r->xfer_need) {
 		struct hm_store_pos pos = { .last_quorate = se->last_quorate, .applied_seq = se->applied_seq };
 
-		if (!r->xfer_loading)
-			rc = -EPROTO;
+		if (!r->xfer_loading) {
+			/* no bucket of ours differed: only the position (and
+			 * the policy version) are the source's */
+			hm_replica_flush(r);
+			rc = hm_store_sync_begin(r->store);
+			r->xfer_loading = rc == 0;
+		}
 		if (rc == 0)
 			rc = hm_store_policy_version_set(r->store, se->policy_version);
 		if (rc == 0)
@@ -713,6 +908,7 @@ static void group_changed(void *data)
 }
 
 static int deliver_msg(struct hm_replica *r, uint32_t sender, const struct hm_msg *msg);
+static bool drop_refused(struct hm_replica *r, uint32_t sender, const struct hm_msg *msg);
 
 /* messages held during the sync, applied now, in order */
 static void synced(void *data)
@@ -749,6 +945,9 @@ static int hold(struct hm_replica *r, uint32_t sender, const void *data, size_t 
 
 static int deliver_msg(struct hm_replica *r, uint32_t sender, const struct hm_msg *msg)
 {
+	/* held during a sync that then refused its sender */
+	if (drop_refused(r, sender, msg))
+		return 0;
 	switch (msg->type) {
 	case HM_MSG_SYNC_START:
 	case HM_MSG_SYNC_STATE:
@@ -760,9 +959,21 @@ static int deliver_msg(struct hm_replica *r, uint32_t sender, const struct hm_ms
 	case HM_MSG_SYNC_END:
 		on_sync_end(r, sender, &msg->u.sync_end);
 		break;
+	case HM_MSG_SYNC_DIGESTS:
+		on_sync_digests(r, sender, &msg->u.sync_digests);
+		break;
 	case HM_MSG_UPDATE:
 		on_update(r, sender, &msg->u.update);
 		break;
+	case HM_MSG_UPDATES: {
+		struct hm_msg_update u;
+		size_t pos = 0;
+
+		/* each takes its own sequence number, in order */
+		while (hm_wire_updates_next(&msg->u.updates, &pos, &u) == 0)
+			on_update(r, sender, &u);
+		break;
+	}
 	case HM_MSG_ACK:
 		on_ack(r, sender, &msg->u.ack);
 		break;
@@ -779,17 +990,42 @@ static int deliver_msg(struct hm_replica *r, uint32_t sender, const struct hm_ms
 static bool is_sync_type(uint16_t type)
 {
 	return type == HM_MSG_SYNC_START || type == HM_MSG_SYNC_STATE ||
-	       type == HM_MSG_SYNC_DATA || type == HM_MSG_SYNC_END;
+	       type == HM_MSG_SYNC_DATA || type == HM_MSG_SYNC_END || type == HM_MSG_SYNC_DIGESTS;
+}
+
+/* a refused member's messages (but its sync state) are never used */
+static bool drop_refused(struct hm_replica *r, uint32_t sender, const struct hm_msg *msg)
+{
+	if (msg->type == HM_MSG_SYNC_START || msg->type == HM_MSG_SYNC_STATE)
+		return false;
+	if (!hm_membership_refused(r->m, sender))
+		return false;
+	if (r->warned_refused != sender) {
+		log_msg(r, LOG_NOTICE, "replica: dropping what node %u sends: its protocol is refused",
+			sender);
+		r->warned_refused = sender;
+	}
+	return true;
 }
 
 int hm_replica_deliver(struct hm_replica *r, uint32_t sender, const void *data, size_t len)
 {
 	struct hm_msg msg;
+	size_t i;
 	int rc;
 
 	rc = hm_wire_decode(data, len, &msg, NULL);
 	if (rc < 0)
 		return rc;
+	if (drop_refused(r, sender, &msg))
+		return 0;
+	/* refused ourselves: we take no part, not even later */
+	if (hm_membership_sync_state(r->m) == HM_SYNC_REFUSED && !is_sync_type(msg.type)) {
+		for (i = 0; i < r->n_held; i++)
+			free(r->held[i].data);
+		r->n_held = 0;
+		return 0;
+	}
 	/* normal messages wait until the sync is done, then apply in order */
 	if (!is_sync_type(msg.type) && !hm_membership_synced(r->m)) {
 		if (hold(r, sender, data, len) < 0)
@@ -827,7 +1063,12 @@ int hm_replica_submit(struct hm_replica *r, uint16_t op, const char *payload,
 	msg.u.update.op = op;
 	msg.u.update.payload = (const uint8_t *)payload;
 	msg.u.update.payload_len = (uint32_t)strlen(payload);
-	rc = out_send(r, &msg, false);
+	/* several changes of one turn in one message, once everyone reads it */
+	rc = -EMSGSIZE;
+	if (hm_membership_cluster_proto(r->m) >= HM_WIRE_VERSION_UPDATES)
+		rc = batch_add(r, &msg.u.update);
+	if (rc == -EMSGSIZE)
+		rc = out_send(r, &msg, false);
 	if (rc == -EMSGSIZE) {
 		snprintf(err, errlen, "the change is too large to replicate");
 		return -EINVAL;
@@ -911,6 +1152,8 @@ void hm_replica_free(struct hm_replica *r)
 		hm_store_rollback(r->store);
 	if (r->retry_armed)
 		r->seam->timer_stop(r->seam->ctx, r->retry_timer);
+	if (r->batch_armed)
+		r->seam->timer_stop(r->seam->ctx, r->batch_timer);
 	if (r->cp_armed)
 		r->seam->timer_stop(r->seam->ctx, r->cp_timer);
 	if (r->cp_period_armed)
@@ -925,5 +1168,7 @@ void hm_replica_free(struct hm_replica *r)
 	free(r->pending);
 	free(r->held);
 	free(r->out);
+	free(r->batch);
+	free(r->dig);
 	free(r);
 }

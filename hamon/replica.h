@@ -6,21 +6,31 @@
  * - Applying is a pure function of (store, message): ids and timestamps come
  *   in the message.  An UPDATE that fails validation is refused the same way
  *   everywhere and still takes its sequence number, so replicas never drift.
+ * - The changes submitted in one turn of the main loop go out as one
+ *   UPDATES message (a zero-delay timer sends it; a lone change goes as an
+ *   UPDATE), each entry with its own sequence number.  Our other messages
+ *   send the batch first, so what we send keeps its order.
  * - Everything applied in one dispatch of CPG goes into one transaction,
  *   committed (fsync) by hm_replica_flush(), which then multicasts an ACK of
  *   the applied sequence.
  * - A change submitted here is *accepted* once members holding the votes
  *   corosync needs for quorum have acknowledged it.  If the group changes
  *   first, its outcome is unknown, and the submitter is told so.
- * - Only an acting partition (membership.h) submits changes.
- * - Sync: after every group change each member states (applied sequence,
- *   checksum); if any differs from the source's, the source sends every
- *   table (SYNC_DATA) and SYNC_END, and those who differ replace their
- *   tables in one transaction and verify the checksum.  Messages delivered
- *   during a sync are held and applied after it, in order.
+ * - Only an acting partition submits changes.  What a member refused for
+ *   its protocol version sends (but its sync state) is dropped.
+ * - Sync, digest first: after every group change each member states
+ *   (applied sequence, checksum, a checksum per table).  Each member that
+ *   differs from the source then states the digests of the 256 buckets of
+ *   every table that differs (SYNC_DIGESTS); with all of them the source
+ *   sends the rows of every bucket that differs for someone (SYNC_DATA) and
+ *   SYNC_END.  Those who differ replace those buckets in one transaction
+ *   and verify the checksum.  Every message carries the sync epoch; those
+ *   of another are dropped.  Messages delivered during a sync are held and
+ *   applied after it, in order.
  * - Checkpoints: the coordinator periodically asks every member to digest
  *   its store at one point of the total order; status compares the digests
- *   and names a member that differs.
+ *   and names a member that differs.  The store keeps its digests between
+ *   calls, so only the tables written since are read again.
  */
 #ifndef HM_REPLICA_H
 #define HM_REPLICA_H

@@ -387,12 +387,13 @@ enum stmt {
 	ST_JOB_UPSERT, ST_JOB_GET, ST_JOB_DELETE, ST_JOB_LIST,
 	ST_STEP_UPSERT, ST_STEP_GET, ST_STEP_DELETE, ST_STEP_LIST_JOB, ST_STEP_LIST,
 	ST_HISTORY_INSERT, ST_HISTORY_GET, ST_HISTORY_LIST, ST_HISTORY_PRUNE,
-	ST_POLICY_VERSION_SET, ST_JSON_MEMBERS, ST_FK_CHECK,
+	ST_POLICY_VERSION_SET, ST_JSON_MEMBERS, ST_FK_CHECK, ST_DATA_VERSION,
 	/* one of each per table, at + enum hm_store_table */
 	ST_BUCKET_DUMP,
 	ST_BUCKET_CLEAR = ST_BUCKET_DUMP + HM_TABLE_MAX,
 	ST_LOAD = ST_BUCKET_CLEAR + HM_TABLE_MAX,
-	ST_MAX = ST_LOAD + HM_TABLE_MAX
+	ST_BUCKETS_CLEAR = ST_LOAD + HM_TABLE_MAX,
+	ST_MAX = ST_BUCKETS_CLEAR + HM_TABLE_MAX
 };
 
 struct table {
@@ -450,14 +451,18 @@ struct stmt_def {
 
 /* Sync, per table: the rows of a bucket (hm_bucket(n_buckets, key...) is
  * the bucket of a key, see bucket_fn()) in primary key order, deleting
- * them, and a plain insert of every column (the rows were deleted first). */
+ * them, a plain insert of every column (the rows were deleted first), and
+ * deleting the rows of several of the HM_STORE_SYNC_BUCKETS buckets in one
+ * scan (hm_bucket_in(map, key...), see bucket_in_fn()). */
 #define SYNC_STMTS(t, name, cols, pk, marks)					\
 	[ST_BUCKET_DUMP + (t)] = { "SELECT " cols " FROM " name			\
 		" WHERE hm_bucket(?1, " pk ") = ?2 ORDER BY " pk, (t), 0, true },	\
 	[ST_BUCKET_CLEAR + (t)] = { "DELETE FROM " name				\
 		" WHERE hm_bucket(?1, " pk ") = ?2", (t), 0, true },		\
 	[ST_LOAD + (t)] = { "INSERT INTO " name " (" cols ") VALUES (" marks ")",	\
-		(t), ALL }
+		(t), ALL },								\
+	[ST_BUCKETS_CLEAR + (t)] = { "DELETE FROM " name				\
+		" WHERE hm_bucket_in(?1, " pk ")", (t), 0, true }
 #define MARKS3 "?, ?, ?"
 #define MARKS5 MARKS3 ", ?, ?"
 #define MARKS7 MARKS5 ", ?, ?"
@@ -597,6 +602,8 @@ static const struct stmt_def stmt_def[ST_MAX] = {
 		NO_TABLE, 0 },
 	/* a row per reference to nothing */
 	[ST_FK_CHECK] = { "PRAGMA foreign_key_check", NO_TABLE, 0 },
+	/* changes when another connection commits: a digest kept is stale */
+	[ST_DATA_VERSION] = { "PRAGMA data_version", NO_TABLE, 0 },
 	SYNC_STMTS(HM_TABLE_HOSTS, "hosts", HOST_COLS, "nodeid", MARKS14),
 	SYNC_STMTS(HM_TABLE_INSTANCES, "instances", INSTANCE_COLS, "uuid", MARKS13),
 	SYNC_STMTS(HM_TABLE_POLICY, "policy", POLICY_COLS, "key", MARKS3),
@@ -611,7 +618,15 @@ struct hm_store {
 	sqlite3_stmt *stmt[ST_MAX];
 	bool in_tx;
 	bool sync;	/* the transaction is hm_store_sync_begin()'s */
+	/* digests kept between calls: a table's stay valid until a statement
+	 * writes it, a rollback, or another connection's commit */
+	struct hm_store_digest *digest;
+	uint32_t digest_valid;	/* a bit per table */
+	int64_t data_version;
 };
+
+static void digest_forget(struct hm_store *s, int id);
+static int digest_refresh(struct hm_store *s);
 
 /* ---- errors ---- */
 
@@ -807,6 +822,10 @@ static int run(struct hm_store *s, enum stmt id, const void *args, row_cb fn, vo
 		r = fn ? fn(st, ctx) : 0;
 	if (r == 0)
 		r = sql_errno(rc);
+	/* whatever may have changed rows: even a failed write (undone or
+	 * not), and rollbacks, which sqlite counts as read-only */
+	if (!sqlite3_stmt_readonly(st) || id == ST_ROLLBACK || id == ST_ROLLBACK_TO)
+		digest_forget(s, (int)id);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
@@ -885,8 +904,10 @@ int hm_store_commit(struct hm_store *s)
 		return -EINVAL;
 	/* sqlite rolls a transaction back by itself on some errors (I/O,
 	 * full disk): then there is nothing left to commit */
-	if (sqlite3_get_autocommit(s->db))
+	if (sqlite3_get_autocommit(s->db)) {
+		s->digest_valid = 0;
 		return tx_end(s, -EIO);
+	}
 	/* what a sync loaded must hold together: a reference to nothing is
 	 * refused, as a write with foreign keys on would have been */
 	if (s->sync) {
@@ -904,6 +925,7 @@ int hm_store_rollback(struct hm_store *s)
 {
 	if (!s || !s->in_tx)
 		return -EINVAL;
+	s->digest_valid = 0;
 	if (sqlite3_get_autocommit(s->db))
 		return tx_end(s, 0);
 	return tx_end(s, run(s, ST_ROLLBACK, NULL, NULL, NULL));
@@ -1452,25 +1474,6 @@ const char *hm_store_table_to_str(enum hm_store_table t)
 	return (unsigned int)t < HM_TABLE_MAX ? tables[t].name : "invalid";
 }
 
-static int table_checksum(struct hm_store *s, enum hm_store_table t, uint8_t *ret)
-{
-	const union row all = { .history = { .host = 0 } };	/* no filter */
-	struct sha256 h;
-	uint64_t version;
-	int r;
-
-	sha256_init(&h);
-	sha256_update(&h, tables[t].name, strlen(tables[t].name) + 1);
-	r = run(s, tables[t].dump, &all, hash_row_cb, &h);
-	if (r == 0 && t == HM_TABLE_POLICY) {
-		r = hm_store_policy_version(s, &version);
-		hash_tag_u64(&h, 'V', version);
-	}
-	if (r == 0)
-		sha256_final(&h, ret);
-	return r;
-}
-
 int hm_store_table_checksum(struct hm_store *s, enum hm_store_table t,
 			    uint8_t ret[HM_STORE_CHECKSUM_LEN])
 {
@@ -1478,34 +1481,34 @@ int hm_store_table_checksum(struct hm_store *s, enum hm_store_table t,
 
 	if (!s || !ret || (unsigned int)t >= HM_TABLE_MAX)
 		return -EINVAL;
-	r = call_begin(s);	/* one read transaction */
-	if (r < 0)
-		return r;
-	return call_end(s, table_checksum(s, t, ret));
+	r = digest_refresh(s);
+	if (r == 0)
+		memcpy(ret, s->digest->tables[t], HM_STORE_CHECKSUM_LEN);
+	return r;
 }
 
 int hm_store_checksum(struct hm_store *s, uint8_t ret[HM_STORE_CHECKSUM_LEN])
 {
-	uint8_t d[HM_STORE_CHECKSUM_LEN];
-	struct sha256 h;
-	int t, r;
+	int r;
 
 	if (!s || !ret)
 		return -EINVAL;
-	r = call_begin(s);
-	if (r < 0)
-		return r;
-	sha256_init(&h);
-	hash_tag_u64(&h, 'S', HM_STORE_SCHEMA_VERSION);
-	for (t = 0; t < HM_TABLE_MAX && r == 0; t++) {
-		if (t == HM_TABLE_HISTORY)
-			continue;
-		r = table_checksum(s, t, d);
-		sha256_update(&h, d, sizeof(d));
-	}
+	r = digest_refresh(s);
 	if (r == 0)
-		sha256_final(&h, ret);
-	return call_end(s, r);
+		memcpy(ret, s->digest->checksum, HM_STORE_CHECKSUM_LEN);
+	return r;
+}
+
+int hm_store_digest(struct hm_store *s, struct hm_store_digest *ret)
+{
+	int r;
+
+	if (!s || !ret)
+		return -EINVAL;
+	r = digest_refresh(s);
+	if (r == 0)
+		memcpy(ret, s->digest, sizeof(*ret));
+	return r;
 }
 
 /* ---- sync: rows as JSON, buckets and their digests ---- */
@@ -1568,6 +1571,39 @@ static void bucket_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(ctx, bucket_of(&h, (unsigned int)n));
 }
 
+/* hm_bucket_in(map, key...): 1 if the key's bucket of HM_STORE_SYNC_BUCKETS
+ * is set in map (a blob of HM_STORE_BUCKET_MAP bytes, a bit per bucket) */
+static void bucket_in_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const uint8_t *map = argc >= 2 ? sqlite3_value_blob(argv[0]) : NULL;
+	const unsigned char *text;
+	struct sha256 h;
+	unsigned int b;
+	int i;
+
+	if (!map || sqlite3_value_bytes(argv[0]) != HM_STORE_BUCKET_MAP) {
+		sqlite3_result_error(ctx, "hm_bucket_in: bad arguments", -1);
+		return;
+	}
+	sha256_init(&h);
+	for (i = 1; i < argc; i++) {
+		switch (sqlite3_value_type(argv[i])) {
+		case SQLITE_NULL:
+			sha256_update(&h, "N", 1);
+			break;
+		case SQLITE_INTEGER:
+			hash_tag_u64(&h, 'I', (uint64_t)sqlite3_value_int64(argv[i]));
+			break;
+		default:
+			text = sqlite3_value_text(argv[i]);
+			hash_text(&h, text, (size_t)sqlite3_value_bytes(argv[i]));
+			break;
+		}
+	}
+	b = bucket_of(&h, HM_STORE_SYNC_BUCKETS);
+	sqlite3_result_int(ctx, (map[b / 8] >> (b % 8)) & 1);
+}
+
 static int bucket_args(struct hm_store *s, enum hm_store_table t, unsigned int n_buckets,
 		       unsigned int bucket, int64_t args[2])
 {
@@ -1618,6 +1654,137 @@ int hm_store_table_digests(struct hm_store *s, enum hm_store_table t, unsigned n
 	for (b = 0; b < n_buckets; b++)
 		sha256_final(&d.h[b], ret[b]);
 	return 0;
+}
+
+/*
+ * One pass over a table gives its checksum (doc/store.md "Checksum") and
+ * the digests of its HM_STORE_SYNC_BUCKETS buckets (as
+ * hm_store_table_digests() with that many), each row read once.
+ */
+struct table_pass {
+	const struct table *t;
+	struct sha256 sum;
+	struct sha256 bucket[HM_STORE_SYNC_BUCKETS];
+};
+
+static int table_pass_row_cb(sqlite3_stmt *st, void *ctx)
+{
+	struct table_pass *p = ctx;
+
+	hash_row_cb(st, &p->sum);
+	return hash_row_cb(st, &p->bucket[row_bucket(st, p->t, HM_STORE_SYNC_BUCKETS)]);
+}
+
+static int table_digest(struct hm_store *s, enum hm_store_table t, struct hm_store_digest *d)
+{
+	const union row all = { .history = { .host = 0 } };	/* no filter */
+	struct table_pass *p = malloc(sizeof(*p));
+	uint64_t version;
+	unsigned int b;
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->t = &tables[t];
+	sha256_init(&p->sum);
+	sha256_update(&p->sum, p->t->name, strlen(p->t->name) + 1);
+	for (b = 0; b < HM_STORE_SYNC_BUCKETS; b++) {
+		sha256_init(&p->bucket[b]);
+		sha256_update(&p->bucket[b], p->t->name, strlen(p->t->name) + 1);
+		hash_tag_u64(&p->bucket[b], 'B', HM_STORE_SYNC_BUCKETS);
+		hash_tag_u64(&p->bucket[b], 'b', b);
+	}
+	r = run(s, p->t->dump, &all, table_pass_row_cb, p);
+	if (r == 0 && t == HM_TABLE_POLICY) {
+		r = hm_store_policy_version(s, &version);
+		hash_tag_u64(&p->sum, 'V', version);
+	}
+	if (r == 0) {
+		sha256_final(&p->sum, d->tables[t]);
+		for (b = 0; b < HM_STORE_SYNC_BUCKETS; b++)
+			sha256_final(&p->bucket[b], d->buckets[t][b]);
+	}
+	free(p);
+	return r;
+}
+
+static int read_i64_cb(sqlite3_stmt *st, void *ctx)
+{
+	*(int64_t *)ctx = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/* a statement wrote (or undid) rows: the digests of what it touched go */
+static void digest_forget(struct hm_store *s, int id)
+{
+	enum hm_store_table t;
+
+	switch (id) {
+	case ST_BEGIN: case ST_COMMIT: case ST_SAVEPOINT: case ST_RELEASE: case ST_POS_SET:
+		return;		/* no replicated content */
+	case ST_POLICY_BUMP: case ST_POLICY_VERSION_SET:
+		s->digest_valid &= ~(1u << HM_TABLE_POLICY);
+		return;
+	case ST_HISTORY_PRUNE:
+		s->digest_valid &= ~(1u << HM_TABLE_HISTORY);
+		return;
+	default:
+		break;
+	}
+	if (stmt_def[id].table == NO_TABLE) {
+		s->digest_valid = 0;	/* a rollback, or a write we cannot place */
+		return;
+	}
+	t = stmt_def[id].table;
+	s->digest_valid &= ~(1u << t);
+	/* ON DELETE CASCADE */
+	if (t == HM_TABLE_HOSTS)
+		s->digest_valid &= ~(1u << HM_TABLE_FENCE_DEVICES);
+	if (t == HM_TABLE_JOBS)
+		s->digest_valid &= ~(1u << HM_TABLE_JOB_STEPS);
+}
+
+/* bring s->digest up to date: only the tables changed since it was made
+ * are read again, all of them if another connection committed */
+static int digest_refresh(struct hm_store *s)
+{
+	struct sha256 h;
+	int64_t version = 0;
+	int t, r;
+
+	if (!s->digest) {
+		s->digest = calloc(1, sizeof(*s->digest));
+		if (!s->digest)
+			return -ENOMEM;
+		s->digest_valid = 0;
+	}
+	r = call_begin(s);	/* one read transaction */
+	if (r < 0)
+		return r;
+	r = run(s, ST_DATA_VERSION, NULL, read_i64_cb, &version);
+	if (r == 0 && version != s->data_version) {
+		s->digest_valid = 0;
+		s->data_version = version;
+	}
+	for (t = 0; t < HM_TABLE_MAX && r == 0; t++) {
+		if (s->digest_valid & (1u << t))
+			continue;
+		r = table_digest(s, (enum hm_store_table)t, s->digest);
+		if (r == 0)
+			s->digest_valid |= 1u << t;
+	}
+	if (r == 0) {
+		/* the whole: the schema version and every table's checksum but history's */
+		sha256_init(&h);
+		hash_tag_u64(&h, 'S', HM_STORE_SCHEMA_VERSION);
+		for (t = 0; t < HM_TABLE_MAX; t++)
+			if (t != HM_TABLE_HISTORY)
+				sha256_update(&h, s->digest->tables[t], HM_STORE_CHECKSUM_LEN);
+		sha256_final(&h, s->digest->checksum);
+	}
+	if (r < 0)
+		s->digest_valid = 0;
+	return call_end(s, r);
 }
 
 /* a growing buffer, for one row's JSON */
@@ -1753,6 +1920,55 @@ int hm_store_table_dump_bucket(struct hm_store *s, enum hm_store_table t, unsign
 	int r = bucket_args(s, t, n_buckets, bucket, args);
 
 	return r < 0 ? r : dump(s, t, ST_BUCKET_DUMP + t, args, fn, data);
+}
+
+struct filter_ctx {
+	struct dump_ctx d;
+	const uint8_t *map;
+};
+
+static int filtered_row_cb(sqlite3_stmt *st, void *ctx)
+{
+	struct filter_ctx *f = ctx;
+	unsigned int b = row_bucket(st, f->d.t, HM_STORE_SYNC_BUCKETS);
+
+	if (!(f->map[b / 8] & (1u << (b % 8))))
+		return 0;
+	return dump_row_cb(st, &f->d);
+}
+
+int hm_store_table_dump_buckets(struct hm_store *s, enum hm_store_table t,
+				const uint8_t map[HM_STORE_BUCKET_MAP], hm_store_row_fn fn,
+				void *data)
+{
+	const union row all = { .history = { .host = 0 } };	/* no filter */
+	struct filter_ctx f = { { &tables[t < HM_TABLE_MAX ? t : 0], { NULL, 0, 0 }, fn, data }, map };
+	int r;
+
+	if (!s || (unsigned int)t >= HM_TABLE_MAX || !map || !fn)
+		return -EINVAL;
+	r = run(s, tables[t].dump, &all, filtered_row_cb, &f);
+	free(f.d.j.p);
+	return r;
+}
+
+int hm_store_table_load_buckets_begin(struct hm_store *s, enum hm_store_table t,
+				      const uint8_t map[HM_STORE_BUCKET_MAP])
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (!s || (unsigned int)t >= HM_TABLE_MAX || !map)
+		return -EINVAL;
+	if (!s->sync)
+		return -EPERM;
+	st = s->stmt[ST_BUCKETS_CLEAR + t];
+	r = sql_errno(sqlite3_bind_blob(st, 1, map, HM_STORE_BUCKET_MAP, SQLITE_STATIC));
+	if (r < 0) {
+		sqlite3_clear_bindings(st);
+		return r;
+	}
+	return run(s, ST_BUCKETS_CLEAR + t, NULL, NULL, NULL);
 }
 
 int hm_store_table_load_bucket_begin(struct hm_store *s, enum hm_store_table t,
@@ -2067,6 +2283,10 @@ static int prepare_all(struct hm_store *s)
 	rc = sqlite3_create_function_v2(s->db, "hm_bucket", -1,
 					SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
 					NULL, bucket_fn, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function_v2(s->db, "hm_bucket_in", -1,
+						SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+						NULL, bucket_in_fn, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return sql_errno(rc);
 	rc = check_keys(s->db);
@@ -2149,5 +2369,6 @@ void hm_store_close(struct hm_store *s)
 		sqlite3_finalize(s->stmt[i]);
 	/* an open transaction is rolled back by the close */
 	sqlite3_close_v2(s->db);
+	free(s->digest);
 	free(s);
 }

@@ -302,6 +302,24 @@ int hm_store_table_checksum(struct hm_store *s, enum hm_store_table t,
 int hm_store_checksum(struct hm_store *s, uint8_t ret[HM_STORE_CHECKSUM_LEN]);
 
 /*
+ * Everything a sync compares, from one pass over the store: the checksum,
+ * each table's checksum (as above) and the digests of each table's
+ * HM_STORE_SYNC_BUCKETS buckets (as hm_store_table_digests() with that
+ * many).  The store keeps them: a table is read again only after a
+ * statement wrote it, a rollback, or a commit by another connection (an
+ * operator's sqlite3); hm_store_checksum() and hm_store_table_checksum()
+ * answer from the same.
+ */
+#define HM_STORE_SYNC_BUCKETS 256
+#define HM_STORE_BUCKET_MAP (HM_STORE_SYNC_BUCKETS / 8)	/* a bit per bucket: b / 8, 1 << b % 8 */
+struct hm_store_digest {
+	uint8_t checksum[HM_STORE_CHECKSUM_LEN];
+	uint8_t tables[HM_TABLE_MAX][HM_STORE_CHECKSUM_LEN];
+	uint8_t buckets[HM_TABLE_MAX][HM_STORE_SYNC_BUCKETS][HM_STORE_CHECKSUM_LEN];
+};
+int hm_store_digest(struct hm_store *s, struct hm_store_digest *ret);
+
+/*
  * Sync: rows as JSON, and digests of row ranges (doc/store.md "Sync").
  *
  * A row is a compact JSON object: the table's columns as keys, NULL as
@@ -340,6 +358,12 @@ int hm_store_table_dump_bucket(struct hm_store *s, enum hm_store_table t, unsign
 int hm_store_table_digests(struct hm_store *s, enum hm_store_table t, unsigned n_buckets,
 			   uint8_t (*ret)[HM_STORE_CHECKSUM_LEN]);
 
+/* the rows of the buckets (of HM_STORE_SYNC_BUCKETS) set in map, in primary
+ * key order, in one scan of t */
+int hm_store_table_dump_buckets(struct hm_store *s, enum hm_store_table t,
+				const uint8_t map[HM_STORE_BUCKET_MAP], hm_store_row_fn fn,
+				void *data);
+
 /* Begin a transaction that loads rows: like hm_store_begin(), with foreign
  * keys checked at commit only.  The load calls below give -EPERM outside
  * one. */
@@ -348,6 +372,10 @@ int hm_store_sync_begin(struct hm_store *s);
 int hm_store_table_load_begin(struct hm_store *s, enum hm_store_table t);
 int hm_store_table_load_bucket_begin(struct hm_store *s, enum hm_store_table t,
 				     unsigned n_buckets, unsigned bucket);
+/* delete the rows of the buckets (of HM_STORE_SYNC_BUCKETS) set in map, in
+ * one scan */
+int hm_store_table_load_buckets_begin(struct hm_store *s, enum hm_store_table t,
+				      const uint8_t map[HM_STORE_BUCKET_MAP]);
 /* insert one row: -EBADMSG if row_json is not a JSON object with exactly
  * the table's columns, each a JSON integer, string or (where the column is
  * optional) null as the column is; -EINVAL for a value the schema refuses;

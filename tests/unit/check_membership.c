@@ -4,6 +4,8 @@
  * the sync protocol, and the sticky coordinator, with no corosync running.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check_common.h"
@@ -18,13 +20,36 @@ static struct fake_node nodes[N + 1];	/* 1-based */
 static struct hm_membership *mm[N + 1];
 static struct fake_node *all[N];
 
+/* what each node logged, to check what an operator would read */
+static char logged[N + 1][8192];
+
+static void capture_log(void *ctx, int prio, const char *fmt, va_list ap)
+{
+	struct fake_node *n = ctx;
+	char *buf = logged[n->nodeid];
+	size_t used = strlen(buf);
+
+	(void)prio;
+	if (used + 2 >= sizeof(logged[0]))
+		return;
+	vsnprintf(buf + used, sizeof(logged[0]) - used - 1, fmt, ap);
+	strcat(buf, "\n");
+}
+
+static bool fake_logged(const struct fake_node *n, const char *text)
+{
+	return strstr(logged[n->nodeid], text) != NULL;
+}
+
 static void setup(void)
 {
 	int i;
 
 	fake_bus_init(&bus);
+	memset(logged, 0, sizeof(logged));
 	for (i = 1; i <= N; i++) {
 		fake_node_init(&nodes[i], &bus, i);
+		nodes[i].seam.log = capture_log;
 		mm[i] = hm_membership_new(&nodes[i].seam);
 		ck_assert_ptr_nonnull(mm[i]);
 		hm_membership_connected(mm[i], i);
@@ -360,6 +385,120 @@ START_TEST(test_epoch_increases_only_on_change)
 }
 END_TEST
 
+START_TEST(test_proto_max_input_checked)
+{
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[1], NULL), -EINVAL);
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[1], ""), -EINVAL);
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[1], "0"), -EINVAL);
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[1], "-1"), -EINVAL);
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[1], "2x"), -EINVAL);
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[1], "99"), -EINVAL);
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[1], "1"), 0);
+}
+END_TEST
+
+START_TEST(test_cluster_speaks_its_members_protocol)
+{
+	uint32_t ids[] = { 1, 2, 3 };
+
+	form(ids, 3, 4, true);
+	ck_assert_uint_eq(hm_membership_cluster_proto(mm[2]), HM_WIRE_VERSION);
+	ck_assert_uint_eq(hm_membership_required_proto(mm[2]), HM_WIRE_VERSION_MIN);
+	ck_assert(!hm_membership_refused(mm[2], 3));
+}
+END_TEST
+
+/* node 3 speaks only version 1 (a hamond of the first protocol): every
+ * member, node 3 too, decides from the same states that it is refused */
+START_TEST(test_too_old_member_refused)
+{
+	uint32_t ids[] = { 1, 2, 3 };
+	const uint32_t *members;
+	size_t i;
+
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[3], "1"), 0);
+	form(ids, 3, 4, true);
+	for (i = 1; i <= 2; i++) {
+		ck_assert(hm_membership_synced(mm[i]));
+		ck_assert(hm_membership_acting(mm[i]));
+		ck_assert(hm_membership_refused(mm[i], 3));
+		ck_assert(!hm_membership_refused(mm[i], 2));
+		ck_assert(!hm_membership_in_group(mm[i], 3));
+		ck_assert_uint_eq(hm_membership_group_members(mm[i], &members), 2);
+		ck_assert_uint_eq(members[0], 1);
+		ck_assert_uint_eq(members[1], 2);
+		ck_assert_uint_eq(hm_membership_cluster_proto(mm[i]), HM_WIRE_VERSION);
+		ck_assert_uint_eq(hm_membership_coordinator(mm[i]), 1);
+	}
+	ck_assert_int_eq(hm_membership_sync_state(mm[3]), HM_SYNC_REFUSED);
+	ck_assert(!hm_membership_acting(mm[3]));
+	ck_assert_uint_eq(hm_membership_coordinator(mm[3]), 0);
+	ck_assert_uint_eq(hm_membership_cluster_proto(mm[3]), 0);
+	ck_assert_str_eq(hm_sync_state_to_str(HM_SYNC_REFUSED), "refused");
+	/* the message names the versions */
+	ck_assert(fake_logged(&nodes[1], "node 3 refused: its hamond speaks protocol version 1 at most, this cluster requires version 2"));
+	ck_assert(fake_logged(&nodes[3], "refused by the cluster: this hamond speaks protocol version 1 at most, the cluster requires version 2"));
+}
+END_TEST
+
+/* a refused member counts for nothing: two good hamonds of three needed
+ * do not act with a refused third */
+START_TEST(test_refused_member_has_no_vote)
+{
+	uint32_t ids[] = { 1, 2, 3 };
+	int i;
+
+	for (i = 1; i <= 3; i++)
+		hm_membership_set_votes_needed(mm[i], 3);
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[2], "1"), 0);
+	form(ids, 3, 4, true);
+	ck_assert(hm_membership_synced(mm[1]));
+	ck_assert(!hm_membership_acting(mm[1]));
+	ck_assert(!hm_membership_acting(mm[3]));
+	ck_assert_uint_eq(hm_membership_coordinator(mm[1]), 0);
+}
+END_TEST
+
+/* the refused member had the newest data: it is not the source */
+static uint32_t seen_source;
+static size_t seen_n;
+
+static bool record_source(void *data, const struct hm_sync_epoch *epoch, const uint32_t *group,
+			  const struct hm_msg_sync_state *states, size_t n, size_t source)
+{
+	(void)data;
+	(void)epoch;
+	(void)states;
+	seen_source = group[source];
+	seen_n = n;
+	return false;
+}
+
+START_TEST(test_refused_member_is_no_source)
+{
+	uint32_t ids[] = { 1, 2, 3 };
+	struct hm_ring_id newer = ring(1, 100);
+	struct hm_membership_hooks hooks = { .collected = record_source };
+
+	form(ids, 3, 4, true);
+	/* node 1's store says it was quorate later than anyone */
+	hm_membership_set_data_position(mm[1], &newer);
+	hm_membership_set_hooks(mm[2], &hooks);
+	form(ids, 3, 12, true);
+	ck_assert_uint_eq(seen_source, 1);
+	ck_assert_uint_eq(seen_n, 3);
+	/* the same, but node 1 speaks only version 1 */
+	hm_membership_set_data_position(mm[1], &newer);
+	ck_assert_int_eq(hm_membership_set_proto_max(mm[1], "1"), 0);
+	form(ids, 3, 16, true);
+	ck_assert(hm_membership_refused(mm[2], 1));
+	ck_assert_uint_eq(seen_source, 2);
+	ck_assert_uint_eq(seen_n, 2);
+	ck_assert_uint_eq(hm_membership_coordinator(mm[2]), 2);
+	ck_assert_uint_eq(hm_membership_coordinator(mm[3]), 2);
+}
+END_TEST
+
 START_TEST(test_to_str)
 {
 	ck_assert_str_eq(hm_quorum_to_str(HM_QUORUM_QUORATE), "quorate");
@@ -390,6 +529,11 @@ int main(void)
 	add_tcase_fixture(s, test_minority_has_no_coordinator, setup, teardown);
 	add_tcase_fixture(s, test_too_few_hamonds_do_not_act, setup, teardown);
 	add_tcase_fixture(s, test_epoch_increases_only_on_change, setup, teardown);
+	add_tcase_fixture(s, test_proto_max_input_checked, setup, teardown);
+	add_tcase_fixture(s, test_cluster_speaks_its_members_protocol, setup, teardown);
+	add_tcase_fixture(s, test_too_old_member_refused, setup, teardown);
+	add_tcase_fixture(s, test_refused_member_has_no_vote, setup, teardown);
+	add_tcase_fixture(s, test_refused_member_is_no_source, setup, teardown);
 	add_tcase_fixture(s, test_to_str, setup, teardown);
 	return hm_check_run(s);
 }

@@ -105,8 +105,22 @@ static void teardown(void)
 }
 
 /* deliver everything queued, in order, to the members; flush after each
- * message as a dispatch would; repeat until quiet */
+ * message as a dispatch would; repeat until quiet.  Each round is a turn of
+ * the main loop: what is due now (the batch of updates) fires first. */
 static unsigned tables_sent;	/* SYNC_DATA tables seen on the bus, a bit each */
+static unsigned buckets_sent;	/* buckets named by their first chunks */
+static unsigned rows_sent;	/* rows in SYNC_DATA */
+
+static void count_sync_data(const struct hm_msg_sync_data *sd)
+{
+	uint32_t i;
+
+	tables_sent |= 1u << sd->table;
+	for (i = 0; i < HM_WIRE_SYNC_BUCKETS; i++)
+		buckets_sent += (sd->buckets[i / 8] >> (i % 8)) & 1;
+	for (i = 0; i < sd->payload_len; i++)
+		rows_sent += sd->payload[i] == '\n';
+}
 
 static void pump(const uint32_t *ids, size_t n)
 {
@@ -114,9 +128,12 @@ static void pump(const uint32_t *ids, size_t n)
 	struct hm_msg m;
 	size_t i;
 
-	while (fake_bus_pop(&bus, &msg)) {
+	for (;;) {
+		fake_advance(all, N, 0);
+		if (!fake_bus_pop(&bus, &msg))
+			break;
 		if (hm_wire_decode(msg.data, msg.len, &m, NULL) == 0 && m.type == HM_MSG_SYNC_DATA)
-			tables_sent |= 1u << m.u.sync_data.table;
+			count_sync_data(&m.u.sync_data);
 		for (i = 0; i < n; i++)
 			ck_assert_int_eq(hm_replica_deliver(rr[ids[i]], msg.sender, msg.data, msg.len), 0);
 		for (i = 0; i < n; i++)
@@ -345,6 +362,7 @@ START_TEST(test_updates_during_sync_are_held)
 
 	form(abc, 3, 4);
 	set_policy(2, "cpu_overcommit", "3", &o);
+	fake_advance(all, N, 0);	/* the end of the loop's turn */
 	ck_assert(fake_bus_pop(&bus, &update));
 	/* a hamond restarts: the group changes, a sync starts, and the update
 	 * sent before it is delivered in the middle of it */
@@ -363,6 +381,126 @@ START_TEST(test_updates_during_sync_are_held)
 }
 END_TEST
 
+/* the same rows written into a node's store directly, as the sync bench
+ * does: a host and n instances */
+static void write_instances_xml(int node, int n, size_t xml_len)
+{
+	struct hm_host h = { .nodeid = 100, .name = "bench-host", .state = HM_HOST_ONLINE,
+			     .vcpus = 32, .memory_mib = 131072, .updated_ms = 1 };
+	char uuid[40], name[32], *xml = malloc(xml_len + 1);
+	int i;
+
+	ck_assert_ptr_nonnull(xml);
+	memset(xml, 'x', xml_len);
+	xml[xml_len] = '\0';
+	memcpy(xml, "<domain/>", 9);
+
+	ck_assert_int_eq(hm_store_begin(st[node]), 0);
+	ck_assert_int_eq(hm_store_host_upsert(st[node], &h), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(uuid, sizeof(uuid), "%08x-0000-4000-8000-%012x", i, i);
+		snprintf(name, sizeof(name), "vm-%d", i);
+		ck_assert_int_eq(hm_store_instance_upsert(st[node], &(struct hm_instance){
+			.uuid = uuid, .name = name, .domain_xml = xml,
+			.owner = 100, .vcpus = 1, .memory_mib = 64, .updated_ms = 1 }), 0);
+	}
+	ck_assert_int_eq(hm_store_commit(st[node]), 0);
+	free(xml);
+}
+
+static void write_instances(int node, int n)
+{
+	write_instances_xml(node, n, 20);
+}
+
+static void set_instance_vcpus(int node, int i, uint32_t vcpus)
+{
+	char uuid[40];
+	struct hm_instance *in = NULL;
+
+	snprintf(uuid, sizeof(uuid), "%08x-0000-4000-8000-%012x", i, i);
+	ck_assert_int_eq(hm_store_instance_get(st[node], uuid, &in), 0);
+	in->vcpus = vcpus;
+	ck_assert_int_eq(hm_store_instance_upsert(st[node], in), 0);
+	free(in);
+}
+
+/* a rejoiner that differs in two rows of 1000 takes two buckets of 256,
+ * not the table: digest first, differences only */
+START_TEST(test_rejoiner_takes_only_differing_buckets)
+{
+	uint32_t abc[] = { 1, 2, 3 };
+	struct hm_instance *in = NULL;
+	int i;
+
+	for (i = 1; i <= 3; i++)
+		write_instances(i, 1000);
+	form(abc, 3, 4);
+	assert_same_checksum(1, 3);
+	/* behind the replication's back, as a node that missed changes */
+	set_instance_vcpus(1, 17, 4);
+	set_instance_vcpus(2, 17, 4);
+	ck_assert_int_eq(hm_store_instance_delete(st[3], "000001f4-0000-4000-8000-0000000001f4"), 0);
+	tables_sent = buckets_sent = rows_sent = 0;
+	form(abc, 3, 8);
+	ck_assert_uint_eq(tables_sent, 1u << HM_TABLE_INSTANCES);
+	ck_assert_uint_le(buckets_sent, 2);
+	ck_assert_uint_ge(buckets_sent, 1);
+	ck_assert_uint_lt(rows_sent, 20);	/* some 4 rows a bucket */
+	assert_same_checksum(1, 3);
+	assert_same_checksum(2, 3);
+	ck_assert_int_eq(hm_store_instance_get(st[3], "00000011-0000-4000-8000-000000000011", &in), 0);
+	ck_assert_uint_eq(in->vcpus, 4);
+	free(in);
+	ck_assert_int_eq(hm_store_instance_get(st[3], "000001f4-0000-4000-8000-0000000001f4", &in), 0);
+	free(in);
+	ck_assert(hm_membership_synced(mm[3]));
+}
+END_TEST
+
+/* a row node 3 has and the source has not goes with its bucket */
+START_TEST(test_rejoiner_loses_rows_the_source_lacks)
+{
+	uint32_t abc[] = { 1, 2, 3 };
+	struct hm_instance *in = NULL;
+	int i;
+
+	for (i = 1; i <= 3; i++)
+		write_instances(i, 50);
+	form(abc, 3, 4);
+	write_instances(3, 51);
+	tables_sent = buckets_sent = rows_sent = 0;
+	form(abc, 3, 8);
+	ck_assert_uint_eq(buckets_sent, 1);
+	ck_assert_int_eq(hm_store_instance_get(st[3], "00000032-0000-4000-8000-000000000032", &in),
+			 -ENOENT);
+	assert_same_checksum(1, 3);
+}
+END_TEST
+
+/* an empty rejoiner takes every bucket, in many chunks under 64 KiB */
+START_TEST(test_rejoiner_takes_many_chunks)
+{
+	uint32_t abc[] = { 1, 2, 3 }, ab[] = { 1, 2 };
+	char path[128];
+
+	form(abc, 3, 4);
+	form(ab, 2, 8);
+	node_down(3);
+	db_path(3, path, sizeof(path));
+	ck_assert_int_eq(unlink(path), 0);
+	node_up(3);
+	write_instances_xml(1, 400, 1000);
+	write_instances_xml(2, 400, 1000);
+	tables_sent = buckets_sent = rows_sent = 0;
+	form(abc, 3, 12);
+	ck_assert_uint_eq(rows_sent, 401);	/* the host and its 400 instances */
+	ck_assert_uint_ge(buckets_sent, 200);
+	assert_same_checksum(1, 3);
+	ck_assert(hm_membership_synced(mm[3]));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("replica");
@@ -376,5 +514,8 @@ int main(void)
 	add_tcase_fixture(s, test_checkpoint_agrees, setup, teardown);
 	add_tcase_fixture(s, test_checkpoint_names_the_node_that_differs, setup, teardown);
 	add_tcase_fixture(s, test_updates_during_sync_are_held, setup, teardown);
+	add_tcase_fixture(s, test_rejoiner_takes_only_differing_buckets, setup, teardown);
+	add_tcase_fixture(s, test_rejoiner_loses_rows_the_source_lacks, setup, teardown);
+	add_tcase_fixture(s, test_rejoiner_takes_many_chunks, setup, teardown);
 	return hm_check_run(s);
 }

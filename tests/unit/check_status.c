@@ -109,7 +109,8 @@ START_TEST(test_quorate_cluster)
 
 		msg.u.sync_state.epoch.leader = 2;
 		msg.u.sync_state.epoch.counter = 1000;
-		msg.u.sync_state.proto_max = 1;
+		msg.u.sync_state.proto_max = HM_WIRE_VERSION;
+		msg.u.sync_state.proto_min = HM_WIRE_VERSION_MIN;
 		ck_assert_int_eq(hm_wire_encode(&msg, buf, sizeof(buf), &len), 0);
 		ck_assert_int_eq(hm_membership_deliver(m, 3, buf, len), 0);
 	}

@@ -2215,6 +2215,152 @@ START_TEST(test_bucket_repair)
 }
 END_TEST
 
+/* ---- the digest kept between calls ---- */
+
+/* what a fresh connection computes from nothing */
+static void fresh_digest(struct hm_store_digest *ret)
+{
+	struct hm_store *s2;
+
+	ck_assert_int_eq(hm_store_open(path, &s2), 0);
+	ck_assert_int_eq(hm_store_digest(s2, ret), 0);
+	hm_store_close(s2);
+}
+
+static void assert_digest_current(void)
+{
+	static struct hm_store_digest kept, fresh;
+	static uint8_t d[HM_STORE_SYNC_BUCKETS][HM_STORE_CHECKSUM_LEN];
+	uint8_t sum[HM_STORE_CHECKSUM_LEN];
+	int t;
+
+	ck_assert_int_eq(hm_store_digest(st, &kept), 0);
+	fresh_digest(&fresh);
+	ck_assert_mem_eq(kept.checksum, fresh.checksum, HM_STORE_CHECKSUM_LEN);
+	for (t = 0; t < HM_TABLE_MAX; t++) {
+		ck_assert_msg(memcmp(kept.tables[t], fresh.tables[t], HM_STORE_CHECKSUM_LEN) == 0,
+			      "table %s: kept checksum is stale", hm_store_table_to_str(t));
+		ck_assert_msg(memcmp(kept.buckets[t], fresh.buckets[t], sizeof(d)) == 0,
+			      "table %s: kept bucket digests are stale", hm_store_table_to_str(t));
+		/* the same digests as asked for alone */
+		ck_assert_int_eq(hm_store_table_digests(st, t, HM_STORE_SYNC_BUCKETS, d), 0);
+		ck_assert_mem_eq(kept.buckets[t], d, sizeof(d));
+	}
+	ck_assert_int_eq(hm_store_checksum(st, sum), 0);
+	ck_assert_mem_eq(sum, kept.checksum, sizeof(sum));
+}
+
+START_TEST(test_digest_kept_is_current)
+{
+	struct hm_host h3 = host(3, "node3");
+	struct hm_fence_device f = { .id = 7, .host = 3, .level = 1, .agent = "fence_ipmilan",
+				     .params = "{}" };
+	struct hm_history_event e = event(2, 20, 0);
+	struct hm_store_digest d;
+	uint64_t deleted;
+	sqlite3 *db;
+
+	ck_assert_int_eq(hm_store_digest(NULL, &d), -EINVAL);
+	ck_assert_int_eq(hm_store_digest(st, NULL), -EINVAL);
+	assert_digest_current();	/* empty */
+	fill(st, false);
+	assert_digest_current();
+	/* a change of one table at a time */
+	ck_assert_int_eq(hm_store_host_upsert(st, &h3), 0);
+	ck_assert_int_eq(hm_store_fence_device_upsert(st, &f), 0);
+	assert_digest_current();
+	ck_assert_int_eq(hm_store_policy_set(st, "a", "9", NULL), 0);
+	assert_digest_current();
+	/* cascades: the host's fence device, the job's steps */
+	ck_assert_int_eq(hm_store_host_delete(st, 3), 0);
+	assert_digest_current();
+	ck_assert_int_eq(hm_store_job_delete(st, 1), 0);
+	assert_digest_current();
+	ck_assert_int_eq(hm_store_history_append(st, &e), 0);
+	ck_assert_int_eq(hm_store_history_prune(st, 15, 100, &deleted), 0);
+	ck_assert_uint_eq(deleted, 1);
+	assert_digest_current();
+	/* a transaction undone after the digest saw its writes */
+	ck_assert_int_eq(hm_store_begin(st), 0);
+	ck_assert_int_eq(hm_store_host_upsert(st, &h3), 0);
+	ck_assert_int_eq(hm_store_digest(st, &d), 0);
+	ck_assert_int_eq(hm_store_rollback(st), 0);
+	assert_digest_current();
+	/* a failed write inside a transaction undoes only itself */
+	ck_assert_int_eq(hm_store_begin(st), 0);
+	ck_assert_int_eq(hm_store_digest(st, &d), 0);
+	h3.name = "";
+	ck_assert_int_eq(hm_store_host_upsert(st, &h3), -EINVAL);
+	ck_assert_int_eq(hm_store_commit(st), 0);
+	assert_digest_current();
+	/* another connection's commit (an operator's sqlite3) */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE instances SET vcpus = 9", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_digest_current();
+}
+END_TEST
+
+START_TEST(test_buckets_dump_and_load)
+{
+	static struct hm_store_digest da, db;
+	uint8_t map[HM_STORE_BUCKET_MAP] = { 0 }, none[HM_STORE_BUCKET_MAP] = { 0 };
+	struct hm_instance i3 = instance("33333333-3333-4333-8333-333333333333", "vm3", 1);
+	struct hm_store *b;
+	struct loader l;
+	char pb[160];
+	struct text x = { NULL, 0 };
+	uint64_t v;
+	unsigned int k, n = 0;
+	int t;
+
+	snprintf(pb, sizeof(pb), "%s/b.db", dir);
+	ck_assert_int_eq(hm_store_open(pb, &b), 0);
+	fill(st, false);
+	fill(b, true);
+	/* b: one instance changed, one more, a policy entry gone */
+	ck_assert_int_eq(hm_store_instance_upsert(b, &i3), 0);
+	i3 = instance(U1, "vm1", 2);
+	ck_assert_int_eq(hm_store_instance_upsert(b, &i3), 0);
+	ck_assert_int_eq(hm_store_policy_delete(b, "a"), 0);
+	ck_assert_int_eq(hm_store_digest(st, &da), 0);
+	ck_assert_int_eq(hm_store_digest(b, &db), 0);
+	/* invalid */
+	ck_assert_int_eq(hm_store_table_dump_buckets(st, HM_TABLE_MAX, map, collect_cb, &x), -EINVAL);
+	ck_assert_int_eq(hm_store_table_dump_buckets(st, HM_TABLE_HOSTS, NULL, collect_cb, &x), -EINVAL);
+	ck_assert_int_eq(hm_store_table_dump_buckets(st, HM_TABLE_HOSTS, map, NULL, &x), -EINVAL);
+	ck_assert_int_eq(hm_store_table_load_buckets_begin(b, HM_TABLE_HOSTS, map), -EPERM);
+	ck_assert_int_eq(hm_store_table_load_buckets_begin(b, HM_TABLE_MAX, map), -EINVAL);
+	ck_assert_int_eq(hm_store_table_load_buckets_begin(b, HM_TABLE_HOSTS, NULL), -EINVAL);
+	/* nothing named, nothing dumped */
+	ck_assert_int_eq(hm_store_table_dump_buckets(st, HM_TABLE_INSTANCES, none, collect_cb, &x), 0);
+	ck_assert_uint_eq(x.len, 0);
+	/* the differing buckets of every table, from st into b */
+	ck_assert_int_eq(hm_store_sync_begin(b), 0);
+	for (t = 0; t < HM_TABLE_MAX; t++) {
+		memset(map, 0, sizeof(map));
+		for (k = 0; k < HM_STORE_SYNC_BUCKETS; k++)
+			if (memcmp(da.buckets[t][k], db.buckets[t][k], HM_STORE_CHECKSUM_LEN) != 0) {
+				map[k / 8] |= (uint8_t)(1u << (k % 8));
+				n++;
+			}
+		ck_assert_int_eq(hm_store_table_load_buckets_begin(b, t, map), 0);
+		l = (struct loader){ b, t, 0 };
+		ck_assert_int_eq(hm_store_table_dump_buckets(st, t, map, load_cb, &l), 0);
+	}
+	/* vm3's bucket, vm1's, a's and b's (another path wrote it at
+	 * another policy version): a few of the 7 * 256 */
+	ck_assert_uint_ge(n, 2);
+	ck_assert_uint_le(n, 4);
+	ck_assert_int_eq(hm_store_policy_version(st, &v), 0);
+	ck_assert_int_eq(hm_store_policy_version_set(b, v), 0);
+	ck_assert_int_eq(hm_store_commit(b), 0);
+	assert_same(st, b);
+	hm_store_close(b);
+	free(x.p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -2242,6 +2388,8 @@ int main(void)
 	}
 	add_store_test(s, test_load_row_nul_and_trailing);
 	add_store_test(s, test_sync_foreign_keys_at_commit);
+	add_store_test(s, test_digest_kept_is_current);
+	add_store_test(s, test_buckets_dump_and_load);
 	add_store_test(s, test_open_settings_and_reopen);
 	add_store_test(s, test_locked_by_another_process);
 	add_store_test(s, test_schema_golden);

@@ -16,7 +16,8 @@ static struct hm_msg sample_state(void)
 
 	m.u.sync_state.epoch.leader = 1;
 	m.u.sync_state.epoch.counter = 0x0102030405060708ull;
-	m.u.sync_state.proto_max = 1;
+	m.u.sync_state.proto_max = 2;
+	m.u.sync_state.proto_min = 2;
 	m.u.sync_state.last_quorate.nodeid = 3;
 	m.u.sync_state.last_quorate.seq = 0x2c;
 	m.u.sync_state.applied_seq = 77;
@@ -117,6 +118,47 @@ START_TEST(test_bad_body_fields_refused)
 	m.u.sync_state.proto_max = 0;
 	n = encode(&m, buf, sizeof(buf));
 	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), -EBADMSG);
+	m = sample_state();
+	m.u.sync_state.proto_min = 0;
+	n = encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_sync_state_versions)
+{
+	struct hm_msg m = sample_state(), out;
+	uint8_t buf[1024];
+	const char *why;
+	size_t n;
+
+	/* a lowest version above the highest is nonsense */
+	m.u.sync_state.proto_min = 3;
+	n = encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "lowest protocol version above the highest");
+	/* a version-2 message from a member that claims to speak only 1 */
+	m = sample_state();
+	m.u.sync_state.proto_max = 1;
+	m.u.sync_state.proto_min = 1;
+	n = encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "highest protocol version below the message's");
+	/* the same member speaking version 1: it decodes, accepting only 1 */
+	m.version = 1;
+	n = encode(&m, buf, sizeof(buf));
+	ck_assert_uint_eq(n, 318);
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, &why), 0);
+	ck_assert_uint_eq(out.version, 1);
+	ck_assert_uint_eq(out.u.sync_state.proto_max, 1);
+	ck_assert_uint_eq(out.u.sync_state.proto_min, 1);
+	ck_assert_uint_eq(out.u.sync_state.applied_seq, 77);
+	/* a version 1 has no other new message; 3 is newer than ours */
+	m = (struct hm_msg){ .type = HM_MSG_UPDATES, .version = 1 };
+	ck_assert_int_eq(hm_wire_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m = sample_state();
+	m.version = HM_WIRE_VERSION + 1;
+	ck_assert_int_eq(hm_wire_encode(&m, buf, sizeof(buf), &n), -EINVAL);
 }
 END_TEST
 
@@ -140,7 +182,7 @@ START_TEST(test_random_bytes_never_crash)
 		if (i % 2 && len >= 16) {
 			/* a valid-looking header makes the body checks run */
 			buf[0] = 0x48, buf[1] = 0x41, buf[2] = 0x4d, buf[3] = 0x4e;
-			buf[4] = 1, buf[5] = 0;
+			buf[4] = (uint8_t)(1 + (x & 1)), buf[5] = 0;	/* both versions */
 			buf[8] = (uint8_t)len, buf[9] = buf[10] = buf[11] = 0;
 			buf[12] = buf[13] = buf[14] = buf[15] = 0;
 		}
@@ -202,16 +244,28 @@ static uint32_t fnv1a(const uint8_t *p, size_t n)
 	return h;
 }
 
+/* the values were computed apart from this code (Python's struct over the
+ * layout in wire.h) */
 START_TEST(test_golden_encoding)
 {
 	struct hm_msg m = sample_state();
 	uint8_t buf[1024];
 	size_t n = encode(&m, buf, sizeof(buf));
-	static const uint8_t head[] = { 0x48, 0x41, 0x4d, 0x4e, 1, 0, 2, 0, 318 & 0xff, 318 >> 8, 0, 0,
+	static const uint8_t head[] = { 0x48, 0x41, 0x4d, 0x4e, 2, 0, 2, 0, 320 & 0xff, 320 >> 8, 0, 0,
 					0, 0, 0, 0 };
+	static const uint8_t head_v1[] = { 0x48, 0x41, 0x4d, 0x4e, 1, 0, 2, 0, 318 & 0xff, 318 >> 8,
+					   0, 0, 0, 0, 0, 0 };
 
-	ck_assert_uint_eq(n, 318);
+	ck_assert_uint_eq(n, 320);
 	ck_assert_mem_eq(buf, head, sizeof(head));
+	ck_assert_uint_eq(fnv1a(buf, n), 0xbeed29a6u);
+	/* version 1, as the first protocol sent it: unchanged */
+	m.version = 1;
+	m.u.sync_state.proto_max = 1;
+	m.u.sync_state.proto_min = 1;
+	n = encode(&m, buf, sizeof(buf));
+	ck_assert_uint_eq(n, 318);
+	ck_assert_mem_eq(buf, head_v1, sizeof(head_v1));
 	ck_assert_uint_eq(fnv1a(buf, n), 0xb686a05eu);
 }
 END_TEST
@@ -303,6 +357,163 @@ START_TEST(test_roundtrip_replication_messages)
 }
 END_TEST
 
+static size_t sample_updates(uint8_t *entries, size_t cap)
+{
+	const char *p1 = "{\"key\":\"a\",\"value\":\"b\"}", *p2 = "{\"key\":\"a\"}";
+	struct hm_msg_update u1 = { 42, 1700000000000ull, HM_OP_POLICY_SET, (uint32_t)strlen(p1),
+				    (const uint8_t *)p1 };
+	struct hm_msg_update u2 = { 43, 1700000000001ull, HM_OP_POLICY_DELETE, (uint32_t)strlen(p2),
+				    (const uint8_t *)p2 };
+	size_t len = 0;
+
+	ck_assert_int_eq(hm_wire_updates_add(entries, cap, &len, &u1), 0);
+	ck_assert_int_eq(hm_wire_updates_add(entries, cap, &len, &u2), 0);
+	return len;
+}
+
+START_TEST(test_updates_roundtrip_and_golden)
+{
+	uint8_t entries[256], buf[1024];
+	struct hm_msg m = { .type = HM_MSG_UPDATES }, out;
+	struct hm_msg_update u;
+	size_t n, pos = 0;
+
+	m.u.updates.count = 2;
+	m.u.updates.entries = entries;
+	m.u.updates.entries_len = (uint32_t)sample_updates(entries, sizeof(entries));
+	n = encode(&m, buf, sizeof(buf));
+	ck_assert_uint_eq(n, 102);
+	ck_assert_uint_eq(buf[4], 2);	/* a version-2 message */
+	ck_assert_uint_eq(fnv1a(buf, n), 0xd08b9bf0u);
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
+	ck_assert_uint_eq(out.u.updates.count, 2);
+	ck_assert_int_eq(hm_wire_updates_next(&out.u.updates, &pos, &u), 0);
+	ck_assert_uint_eq(u.request_id, 42);
+	ck_assert_uint_eq(u.op, HM_OP_POLICY_SET);
+	ck_assert_mem_eq(u.payload, "{\"key\":\"a\",\"value\":\"b\"}", u.payload_len);
+	ck_assert_int_eq(hm_wire_updates_next(&out.u.updates, &pos, &u), 0);
+	ck_assert_uint_eq(u.request_id, 43);
+	ck_assert_uint_eq(u.ts_ms, 1700000000001ull);
+	ck_assert_uint_eq(u.op, HM_OP_POLICY_DELETE);
+	ck_assert_int_eq(hm_wire_updates_next(&out.u.updates, &pos, &u), -ENOENT);
+	ck_assert_str_eq(hm_msg_type_to_str(HM_MSG_UPDATES), "updates");
+}
+END_TEST
+
+START_TEST(test_updates_bad_fields_refused)
+{
+	uint8_t entries[256], buf[1024], copy[1024];
+	struct hm_msg m = { .type = HM_MSG_UPDATES }, out;
+	struct hm_msg_update bad = { 0, 0, HM_OP_POLICY_SET, 0, NULL };
+	size_t n, e = HM_WIRE_HDR_SIZE + 4, len = 0;
+	const char *why;
+
+	m.u.updates.count = 2;
+	m.u.updates.entries = entries;
+	m.u.updates.entries_len = (uint32_t)sample_updates(entries, sizeof(entries));
+	n = encode(&m, buf, sizeof(buf));
+#define REFUSED(what) do {							\
+		ck_assert_int_eq(hm_wire_decode(copy, n, &out, &why), -EBADMSG);	\
+		ck_assert_str_eq(why, what);					\
+	} while (0)
+	memcpy(copy, buf, n);
+	copy[HM_WIRE_HDR_SIZE] = 0;		/* count 0 */
+	REFUSED("updates without an update");
+	memcpy(copy, buf, n);
+	copy[HM_WIRE_HDR_SIZE] = 3;		/* more than there are */
+	REFUSED("fewer updates than the count says");
+	memcpy(copy, buf, n);
+	copy[HM_WIRE_HDR_SIZE] = 1;		/* fewer: the second is left over */
+	REFUSED("bytes after the last update");
+	memcpy(copy, buf, n);
+	copy[e + 16] = 99;			/* the first entry's op */
+	REFUSED("unknown update operation");
+	memcpy(copy, buf, n);
+	copy[e + 18] = 1;			/* its reserved field */
+	REFUSED("reserved update field set");
+	memcpy(copy, buf, n);
+	memset(copy + e, 0, 8);			/* its request id */
+	REFUSED("update without a request id");
+	memcpy(copy, buf, n);
+	copy[e + 23] = 0x7f;			/* its payload runs past the end */
+	REFUSED("payload length disagrees with the message size");
+	memcpy(copy, buf, n);
+	copy[4] = 1;				/* not in version 1 */
+	REFUSED("type not in the message's protocol version");
+	/* the last entry cut short */
+	memcpy(copy, buf, n);
+	n -= 3;
+	copy[8] = (uint8_t)n;
+	REFUSED("payload length disagrees with the message size");
+#undef REFUSED
+	/* building: a bad entry, a full buffer, a message too large */
+	ck_assert_int_eq(hm_wire_updates_add(entries, sizeof(entries), &len, &bad), -EINVAL);
+	bad.request_id = 1;
+	bad.payload_len = 300;
+	bad.payload = entries;
+	ck_assert_int_eq(hm_wire_updates_add(buf, sizeof(buf), &len, &bad), 0);
+	ck_assert_int_eq(hm_wire_updates_add(entries, sizeof(entries), &len, &bad), -ENOSPC);
+	bad.payload_len = HM_WIRE_MAX_MSG;
+	len = 0;
+	ck_assert_int_eq(hm_wire_updates_add(buf, sizeof(buf), &len, &bad), -EMSGSIZE);
+	ck_assert_uint_eq(len, 0);
+	/* encode needs entries */
+	m.u.updates.count = 0;
+	ck_assert_int_eq(hm_wire_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_sync_buckets_messages)
+{
+	static struct hm_msg dg = { .type = HM_MSG_SYNC_DIGESTS }, out;
+	static uint8_t buf[HM_WIRE_MAX_MSG];
+	struct hm_msg sd = { .type = HM_MSG_SYNC_DATA };
+	const char *rows = "{\"a\":1}\n";
+	const char *why;
+	size_t n;
+
+	dg.u.sync_digests.epoch = (struct hm_sync_epoch){ 1, 7 };
+	dg.u.sync_digests.table = 1;
+	dg.u.sync_digests.digests[255][31] = 0x5a;
+	n = encode(&dg, buf, sizeof(buf));
+	ck_assert_uint_eq(n, HM_WIRE_HDR_SIZE + 16 + HM_WIRE_SYNC_BUCKETS * HM_WIRE_CHECKSUM_LEN);
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
+	ck_assert_uint_eq(out.u.sync_digests.table, 1);
+	ck_assert_uint_eq(out.u.sync_digests.digests[255][31], 0x5a);
+	buf[HM_WIRE_HDR_SIZE + 12] = HM_WIRE_SYNC_TABLES;
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "digests of an unknown table");
+	buf[HM_WIRE_HDR_SIZE + 12] = 1;
+	buf[HM_WIRE_HDR_SIZE + 14] = 1;
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, &why), -EBADMSG);
+
+	sd.u.sync_data.epoch = (struct hm_sync_epoch){ 1, 7 };
+	sd.u.sync_data.table = 1;
+	sd.u.sync_data.flags = HM_SYNC_DATA_FIRST;
+	sd.u.sync_data.buckets[0] = 0x81;	/* buckets 0 and 7 */
+	sd.u.sync_data.payload = (const uint8_t *)rows;
+	sd.u.sync_data.payload_len = (uint32_t)strlen(rows);
+	n = encode(&sd, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, NULL), 0);
+	ck_assert_uint_eq(out.u.sync_data.buckets[0], 0x81);
+	ck_assert_mem_eq(out.u.sync_data.payload, rows, strlen(rows));
+	/* buckets belong to the first chunk only: neither encoded nor decoded */
+	sd.u.sync_data.flags = 0;
+	ck_assert_int_eq(hm_wire_encode(&sd, buf, sizeof(buf), &n), -EINVAL);
+	sd.u.sync_data.flags = HM_SYNC_DATA_FIRST;
+	n = encode(&sd, buf, sizeof(buf));
+	buf[HM_WIRE_HDR_SIZE + 14] = 0;	/* flags */
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "buckets named in a chunk that is not the first");
+	sd.u.sync_data.flags = 0;
+	sd.u.sync_data.buckets[0] = 0;
+	sd.u.sync_data.table = HM_WIRE_SYNC_TABLES;
+	n = encode(&sd, buf, sizeof(buf));
+	ck_assert_int_eq(hm_wire_decode(buf, n, &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "sync data of an unknown table");
+}
+END_TEST
+
 START_TEST(test_ring_id_order)
 {
 	struct hm_ring_id a = { 1, 8 }, b = { 4, 8 }, c = { 1, 12 };
@@ -333,6 +544,10 @@ int main(void)
 	add_tcase(s, test_golden_encoding);
 	add_tcase(s, test_update_bad_fields_refused);
 	add_tcase(s, test_roundtrip_replication_messages);
+	add_tcase(s, test_sync_state_versions);
+	add_tcase(s, test_updates_roundtrip_and_golden);
+	add_tcase(s, test_updates_bad_fields_refused);
+	add_tcase(s, test_sync_buckets_messages);
 	add_tcase(s, test_ring_id_order);
 	return hm_check_run(s);
 }
