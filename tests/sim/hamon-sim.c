@@ -78,7 +78,7 @@ enum cmd_kind {
 	C_EXP_SYNCED, C_AT, C_SETTLE, C_SET_LEAVE_LAG, C_POLICY, C_EXP_POLICY, C_WIPE,
 	C_VM, C_FENCE_MODE, C_CONFIRM, C_CAPACITY, C_EXP_RUNNING, C_EXP_JOB, C_EXP_OWNER,
 	C_FAILPOINT, C_HOST_FLAG, C_LIBVIRT, C_START_MODE, C_OPERATOR_JOB, C_MAINTENANCE,
-	C_MIGRATE_MODE, C_MIGRATE,
+	C_MIGRATE_MODE, C_MIGRATE, C_PROTO,
 };
 
 enum inject_kind { INJ_GARBAGE, INJ_TRUNCATED, INJ_WRONG_VERSION, INJ_UNKNOWN_TYPE };
@@ -139,6 +139,7 @@ struct node {
 	struct hamond *h;	/* NULL: hamond not running */
 	uint64_t flow_eagain;	/* next sends fail with -EAGAIN */
 	char failpoint[32];	/* armed: its hamond aborts there ("" = none) */
+	char proto_max[8];	/* its hamonds speak at most this version ("" = ours) */
 	/* the fake host: its capacity, its fence device, and whether it was
 	 * proven off (or an operator confirmed it) since it was last up */
 	uint32_t vcpus;
@@ -817,6 +818,8 @@ static struct hamond *hamond_new(struct sim *s, struct node *nd)
 		fprintf(stderr, "hamon-sim: out of memory\n");
 		exit(EXIT_INPUT);
 	}
+	if (nd->proto_max[0])
+		hm_membership_set_proto_max(h->m, nd->proto_max);
 	/* as hamond does: corosync's threshold, one vote per node */
 	hm_membership_set_votes_needed(h->m, s->n / 2 + 1);
 	db_path(s, nd->id, path, sizeof(path));
@@ -1020,7 +1023,8 @@ static uint32_t hamonds_in_ring(const struct sim *s, uint32_t i)
 		const struct hamond *h = s->nodes[j].h;
 
 		if (h && h->connected && s->nodes[j].cs_up && s->nodes[j].has_ring &&
-		    ring_eq(&s->nodes[j].ring, &s->nodes[i].ring))
+		    ring_eq(&s->nodes[j].ring, &s->nodes[i].ring) &&
+		    hm_membership_sync_state(h->m) != HM_SYNC_REFUSED)
 			n++;
 	}
 	return n;
@@ -1075,6 +1079,9 @@ static void check_liveness(struct sim *s)
 		const struct hamond *h = s->nodes[i].h;
 
 		if (!h || !s->nodes[i].cs_up)
+			continue;
+		/* too old for the cluster: out until upgraded, and says so */
+		if (hm_membership_sync_state(h->m) == HM_SYNC_REFUSED)
 			continue;
 		if (!h->connected || !hm_membership_synced(h->m))
 			check_failed(s, "invariant 4 (liveness)",
@@ -2078,6 +2085,11 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 	case C_MIGRATE_MODE:
 		nd->migrate_fails = (uint32_t)c->num;
 		break;
+	case C_PROTO:
+		if (nd->h)
+			input_error(s, "proto: n%u's hamond is running; set it before it starts", c->node);
+		snprintf(nd->proto_max, sizeof(nd->proto_max), "%llu", (unsigned long long)c->num);
+		break;
 	case C_MIGRATE: {
 		struct hamond *h = NULL;
 		const struct vm *v = vm_by_name(s, c->key);
@@ -2517,6 +2529,11 @@ static struct cmd *parse_cmd(struct sim *s, char *line, int lineno, bool nested)
 		c->kind = C_MIGRATE;
 		snprintf(c->key, sizeof(c->key), "%s", argv[1]);
 		c->node = argc == 3 ? parse_node(s, argv[2]) : 0;
+	} else if (!strcmp(argv[0], "proto")) {
+		want_args(s, argc, 3, "proto NODE VERSION");
+		c->kind = C_PROTO;
+		c->node = parse_node(s, argv[1]);
+		c->num = parse_num(s, argv[2], "protocol version", 1, HM_WIRE_VERSION);
 	} else if (!strcmp(argv[0], "migrate-fail")) {
 		want_args(s, argc, 3, "migrate-fail NODE COUNT");
 		c->kind = C_MIGRATE_MODE;
