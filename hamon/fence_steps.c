@@ -17,7 +17,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "pcmk.h"
-#include "policy.h"
+#include "cluster_policy.h"
 
 struct fence_run {
 	struct hm_daemon *d;
@@ -106,18 +106,6 @@ static int devices_of(struct hm_store *s, uint32_t host, struct devices *l)
 	return rc < 0 ? rc : l->rc;
 }
 
-static int64_t policy_int(struct hm_store *s, const char *key)
-{
-	struct hm_policy_entry *e = NULL;
-	int64_t v = 0;
-
-	hm_store_policy_get(s, key, &e);
-	if (hm_policy_int(key, e ? e->value : NULL, &v) < 0)
-		hm_policy_int(key, NULL, &v);
-	free(e);
-	return v;
-}
-
 static void history(struct fence_run *r, const char *kind, const char *msg)
 {
 	hm_jobs_issue_history(r->d->jobs, r->job, kind, r->host, NULL, msg);
@@ -204,8 +192,8 @@ int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o)
 {
 	const struct hm_fencer_config cfg = {
 		.agent_dir = getenv("HAMOND_FENCE_AGENT_DIR"),	/* tests only */
-		.call_timeout_ms = (uint64_t)policy_int(d->store, "fence_timeout_s") * 1000,
-		.retries = (unsigned)policy_int(d->store, "fence_retries"),
+		.call_timeout_ms = (uint64_t)hm_cluster_policy_int(d->store, "fence_timeout_s") * 1000,
+		.retries = (unsigned)hm_cluster_policy_int(d->store, "fence_retries"),
 		.retry_delay_ms = 1000,
 	};
 	struct devices devs = { 0 };
@@ -227,7 +215,7 @@ int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o)
 	hm_log_notice("job %llu: fencing %s", (unsigned long long)o->job, r->name);
 	if (pacemaker_backend(d->store)) {
 		rc = hm_pcmk_fence_start(d->loop, NULL, r->host, r->name,
-					 (unsigned)policy_int(d->store, "fence_timeout_s"),
+					 (unsigned)hm_cluster_policy_int(d->store, "fence_timeout_s"),
 					 pcmk_fenced, r, NULL);
 		if (rc < 0)
 			free(r);
@@ -280,7 +268,7 @@ static void monitor_round(void *data);
 
 static uint64_t monitor_interval_ms(struct hm_fence_monitor *fm)
 {
-	return (uint64_t)policy_int(fm->d->store, "fence_monitor_interval_s") * 1000;
+	return (uint64_t)hm_cluster_policy_int(fm->d->store, "fence_monitor_interval_s") * 1000;
 }
 
 static void monitor_schedule(struct hm_fence_monitor *fm, uint64_t ms)
@@ -340,7 +328,7 @@ static void monitor_next(struct hm_fence_monitor *fm)
 {
 	const struct hm_fencer_config cfg = {
 		.agent_dir = getenv("HAMOND_FENCE_AGENT_DIR"),
-		.call_timeout_ms = (uint64_t)policy_int(fm->d->store, "fence_timeout_s") * 1000,
+		.call_timeout_ms = (uint64_t)hm_cluster_policy_int(fm->d->store, "fence_timeout_s") * 1000,
 	};
 	struct hm_host *h = NULL;
 	int rc = -ENOENT;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "array.h"
 #include "jobs.h"
 #include "recovery.h"
 
@@ -72,16 +73,7 @@ static void failpoint(struct hm_jobs *j, const char *name)
 
 static int grow(void **v, size_t *cap, size_t n, size_t size)
 {
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	p = realloc(*v, (*cap ? *cap * 2 : 8) * size);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = *cap ? *cap * 2 : 8;
-	return 0;
+	return hm_array_grow(v, cap, n, size, 8);
 }
 
 uint64_t hm_jobs_wall_ms(const struct hm_jobs *j)
@@ -255,7 +247,7 @@ int hm_jobs_issue_create(struct hm_jobs *j, enum hm_job_kind kind, uint32_t host
 }
 
 int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_step_action action,
-		       uint32_t host, const char *instance)
+		       uint32_t host, const char *instance, uint32_t target)
 {
 	json_object *o = json_object_new_object();
 	const struct pending p = { job, 0 };
@@ -267,24 +259,9 @@ int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_st
 	set_str(o, "action", hm_step_action_to_str(action));
 	set_int(o, "host", host);
 	set_str(o, "instance", instance);
+	if (target)
+		set_int(o, "target", target);
 	return submit_fp(j, HM_OP_STEP_INTENT, o, &p, false, 0, step_failpoint(action, false));
-}
-
-int hm_jobs_issue_migrate(struct hm_jobs *j, uint64_t job, uint32_t seq, const char *instance,
-			  uint32_t source, uint32_t dest)
-{
-	json_object *o = json_object_new_object();
-	const struct pending p = { job, 0 };
-
-	if (!o)
-		return -ENOMEM;
-	set_int(o, "job", (int64_t)job);
-	set_int(o, "seq", seq);
-	set_str(o, "action", hm_step_action_to_str(HM_STEP_MIGRATE));
-	set_int(o, "host", source);
-	set_int(o, "target", dest);
-	set_str(o, "instance", instance);
-	return submit(j, HM_OP_STEP_INTENT, o, &p, false, 0);
 }
 
 static json_object *result_obj(uint64_t job, uint32_t seq, enum hm_step_state state,

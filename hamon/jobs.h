@@ -69,11 +69,9 @@ uint64_t hm_jobs_new_id(struct hm_jobs *j);
  */
 int hm_jobs_issue_create(struct hm_jobs *j, enum hm_job_kind kind, uint32_t host,
 			 const char *reason);
+/* run by host; target: a migration's destination (else 0) */
 int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_step_action action,
-		       uint32_t host, const char *instance);
-/* a live migration of instance, run by source (its owner), to dest */
-int hm_jobs_issue_migrate(struct hm_jobs *j, uint64_t job, uint32_t seq, const char *instance,
-			  uint32_t source, uint32_t dest);
+		       uint32_t host, const char *instance, uint32_t target);
 int hm_jobs_issue_unknown(struct hm_jobs *j, uint64_t job, uint32_t seq, const char *why);
 int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state,
 		      const char *reason);

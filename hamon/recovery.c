@@ -5,6 +5,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "array.h"
+#include "cluster_policy.h"
 #include "fence_policy.h"
 #include "placement.h"
 #include "policy.h"
@@ -45,13 +47,10 @@ static int collect_inst(const struct hm_instance *row, void *data)
 	size_t i;
 
 	if (l->n == l->cap) {
-		p = realloc(l->v, (l->cap ? l->cap * 2 : 32) * sizeof(*p));
-		if (!p) {
+		if (hm_array_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v), 32) < 0) {
 			l->rc = -ENOMEM;
 			return 1;
 		}
-		l->v = p;
-		l->cap = l->cap ? l->cap * 2 : 32;
 		for (i = 0; i < l->n; i++)
 			inst_point(&l->v[i]);
 	}
@@ -75,23 +74,16 @@ struct host_list {
 static int collect_host(const struct hm_host *row, void *data)
 {
 	struct host_list *l = data;
-	void *p, *q;
 	size_t i;
 
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
+		size_t cap = l->cap;
 
-		p = realloc(l->v, cap * sizeof(*l->v));
-		if (p)
-			l->v = p;
-		q = realloc(l->names, cap * sizeof(*l->names));
-		if (q)
-			l->names = q;
-		if (!p || !q) {
+		if (hm_array_grow((void **)&l->v, &cap, l->n, sizeof(*l->v), 16) < 0 ||
+		    hm_array_grow((void **)&l->names, &l->cap, l->n, sizeof(*l->names), 16) < 0) {
 			l->rc = -ENOMEM;
 			return 1;
 		}
-		l->cap = cap;
 		for (i = 0; i < l->n; i++)
 			l->v[i].name = l->names[i];
 	}
@@ -115,23 +107,16 @@ struct step_list {
 static int collect_step(const struct hm_job_step *row, void *data)
 {
 	struct step_list *l = data;
-	void *p, *q;
 	size_t i;
 
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
+		size_t cap = l->cap;
 
-		p = realloc(l->v, cap * sizeof(*l->v));
-		if (p)
-			l->v = p;
-		q = realloc(l->inst, cap * sizeof(*l->inst));
-		if (q)
-			l->inst = q;
-		if (!p || !q) {
+		if (hm_array_grow((void **)&l->v, &cap, l->n, sizeof(*l->v), 16) < 0 ||
+		    hm_array_grow((void **)&l->inst, &l->cap, l->n, sizeof(*l->inst), 16) < 0) {
 			l->rc = -ENOMEM;
 			return 1;
 		}
-		l->cap = cap;
 		for (i = 0; i < l->n; i++)
 			if (l->v[i].instance)
 				l->v[i].instance = l->inst[i];
@@ -162,32 +147,6 @@ static const struct hm_host *host_of(const struct host_list *h, uint32_t id)
 		if (h->v[i].nodeid == id)
 			return &h->v[i];
 	return NULL;
-}
-
-static double policy_float(struct hm_store *s, const char *key)
-{
-	struct hm_policy_entry *e = NULL;
-	double v = 0;
-
-	hm_store_policy_get(s, key, &e);
-	if (hm_policy_float(key, e ? e->value : NULL, &v) < 0)
-		hm_policy_float(key, NULL, &v);
-	free(e);
-	return v;
-}
-
-
-
-static int64_t policy_int(struct hm_store *s, const char *key)
-{
-	struct hm_policy_entry *e = NULL;
-	int64_t v = 0;
-
-	hm_store_policy_get(s, key, &e);
-	if (hm_policy_int(key, e ? e->value : NULL, &v) < 0)
-		hm_policy_int(key, NULL, &v);
-	free(e);
-	return v;
 }
 
 /* ---- migrations: both ends own an instance until the end is recorded ---- */
@@ -246,19 +205,13 @@ struct open_recoveries {
 static int collect_recovery(const struct hm_job *row, void *data)
 {
 	struct open_recoveries *o = data;
-	void *p;
 
 	if (row->kind != HM_JOB_RECOVERY ||
 	    (row->state != HM_JOB_ACCEPTED && row->state != HM_JOB_RUNNING))
 		return 0;
-	if (o->n == o->cap) {
-		p = realloc(o->hosts, (o->cap ? o->cap * 2 : 8) * sizeof(*o->hosts));
-		if (!p) {
-			o->rc = -ENOMEM;
-			return 1;
-		}
-		o->hosts = p;
-		o->cap = o->cap ? o->cap * 2 : 8;
+	if (hm_array_grow((void **)&o->hosts, &o->cap, o->n, sizeof(*o->hosts), 8) < 0) {
+		o->rc = -ENOMEM;
+		return 1;
 	}
 	o->hosts[o->n++] = row->target_host;
 	return 0;
@@ -275,7 +228,7 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 	char why[MSG_MAX];
 	int rc;
 
-	window_ms = (uint64_t)policy_int(s, "startup_window_s") * 1000;
+	window_ms = (uint64_t)hm_cluster_policy_int(s, "startup_window_s") * 1000;
 	n_members = hm_membership_totem_members(m, &members);
 	rc = hm_store_host_list(s, collect_host, &hosts);
 	if (rc == 0)
@@ -355,8 +308,6 @@ static int place(struct plan *p, struct hm_place_input *in, struct hm_place_resu
 {
 	const struct hm_instance **load = calloc(p->insts.n + p->steps.n + 1, sizeof(*load));
 	struct hm_instance *arriving = calloc(p->steps.n + 1, sizeof(*arriving));
-	struct hm_policy_entry *e = NULL;
-	unsigned int order = 0;
 	size_t i, k, n = 0, n_arriving = 0;
 	int rc;
 
@@ -390,20 +341,12 @@ static int place(struct plan *p, struct hm_place_input *in, struct hm_place_resu
 		in->n_hosts = p->hosts.n;
 	}
 	in->n_members = hm_membership_group_members(p->m, &in->members);
-	in->cpu_overcommit = policy_float(p->s, "cpu_overcommit");
-	hm_store_policy_get(p->s, "reserved_hosts_order", &e);
-	if (hm_policy_enum("reserved_hosts_order", e ? e->value : NULL, &order) < 0)
-		hm_policy_enum("reserved_hosts_order", NULL, &order);
-	free(e);
+	in->cpu_overcommit = hm_cluster_policy_float(p->s, "cpu_overcommit");
 	/* the policy's choices are first|last, and strict|soft */
-	in->reserved_order = order == 0 ? HM_PLACE_RESERVED_FIRST : HM_PLACE_RESERVED_LAST;
-	e = NULL;
-	order = 0;
-	hm_store_policy_get(p->s, "anti_affinity", &e);
-	if (hm_policy_enum("anti_affinity", e ? e->value : NULL, &order) < 0)
-		hm_policy_enum("anti_affinity", NULL, &order);
-	free(e);
-	in->affinity = order == 0 ? HM_PLACE_AFFINITY_STRICT : HM_PLACE_AFFINITY_SOFT;
+	in->reserved_order = hm_cluster_policy_enum(p->s, "reserved_hosts_order") == 0 ?
+			     HM_PLACE_RESERVED_FIRST : HM_PLACE_RESERVED_LAST;
+	in->affinity = hm_cluster_policy_enum(p->s, "anti_affinity") == 0 ?
+		       HM_PLACE_AFFINITY_STRICT : HM_PLACE_AFFINITY_SOFT;
 	rc = hm_place(in, res, NULL);
 	free(load);
 	free(arriving);
@@ -501,13 +444,13 @@ static bool fence_allowed(struct plan *p)
 		.self = p->me,
 		.target = p->job->target_host,
 		.configured_nodes = (unsigned)p->hosts.n,
-		.max_fraction = policy_float(p->s, "max_fence_fraction"),
+		.max_fraction = hm_cluster_policy_float(p->s, "max_fence_fraction"),
 		/* the window's start is not recorded yet: none */
 		.window_start_ms = -1,
-		.window_ms = policy_int(p->s, "no_fence_window_s") * 1000,
+		.window_ms = hm_cluster_policy_int(p->s, "no_fence_window_s") * 1000,
 		.lost_ms = p->job->created_ms,
-		.delay_ms = policy_int(p->s, "fence_delay_s") * 1000,
-		.race_delay_ms = policy_int(p->s, "fence_race_delay_s") * 1000,
+		.delay_ms = hm_cluster_policy_int(p->s, "fence_delay_s") * 1000,
+		.race_delay_ms = hm_cluster_policy_int(p->s, "fence_race_delay_s") * 1000,
 		.now_ms = (int64_t)hm_jobs_wall_ms(p->j),
 	};
 	int rc;
@@ -553,7 +496,7 @@ static void plan_fence(struct plan *p)
 	if (last && last->state == HM_STEP_UNKNOWN && hm_membership_in_group(p->m, last->host) &&
 	    !hm_jobs_retry_after(p->j, last->updated_ms, RETRY_UNKNOWN_MS))
 		return;
-	hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL);
+	hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL, 0);
 }
 
 /* an operator's fence: one fence step (no storm guard: a person asked);
@@ -563,7 +506,7 @@ static void plan_operator_fence(struct plan *p)
 	const struct hm_job_step *last = last_fence(p);
 
 	if (!last) {
-		hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL);
+		hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL, 0);
 		return;
 	}
 	if (last->state == HM_STEP_UNKNOWN) {
@@ -575,7 +518,6 @@ static void plan_operator_fence(struct plan *p)
 			  last->state == HM_STEP_DONE ? "the host is proven off" :
 			  "fencing failed on every level");
 }
-
 
 /*
  * A drain: every running instance of a host in maintenance is live-migrated
@@ -590,7 +532,7 @@ static void plan_drain(struct plan *p, size_t in_flight)
 	struct hm_place_request *want = NULL;
 	struct hm_place_result *res = NULL;
 	const struct hm_host *src = host_of(&p->hosts, p->job->target_host);
-	int64_t limit = policy_int(p->s, "migration_max_parallel_per_host");
+	int64_t limit = hm_cluster_policy_int(p->s, "migration_max_parallel_per_host");
 	size_t i, k, n_want = 0, migrated = 0, failed = 0, waiting = 0;
 	uint32_t seq = p->next_seq;
 	const uint32_t *members;
@@ -634,8 +576,8 @@ static void plan_drain(struct plan *p, size_t in_flight)
 			/* the same destination again: the source looks first */
 			if ((int64_t)in_flight < limit &&
 			    hm_jobs_retry_after(p->j, mig->updated_ms, RETRY_UNKNOWN_MS)) {
-				hm_jobs_issue_migrate(p->j, p->job->id, seq++, in->uuid, mig->host,
-						      mig->target);
+				hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_MIGRATE, mig->host,
+						   in->uuid, mig->target);
 				in_flight++;
 			}
 			waiting++;
@@ -669,8 +611,8 @@ static void plan_drain(struct plan *p, size_t in_flight)
 				 res[i].target);
 			hm_jobs_issue_history(p->j, p->job->id, "instance.migrating", res[i].target,
 					      want[i].instance->uuid, msg);
-			hm_jobs_issue_migrate(p->j, p->job->id, seq++, want[i].instance->uuid,
-					      p->job->target_host, res[i].target);
+			hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_MIGRATE, p->job->target_host,
+					   want[i].instance->uuid, res[i].target);
 			in_flight++;
 		}
 	}
@@ -682,7 +624,6 @@ out:
 	free(want);
 	free(res);
 }
-
 
 /* place one instance, on `only` if given (an operator's choice must pass
  * the same checks): the target, or 0 and why */
@@ -732,8 +673,8 @@ static void plan_migrate(struct plan *p, size_t in_flight)
 			hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED,
 					  "the source left mid-migration: a recovery takes over");
 		else if (hm_jobs_retry_after(p->j, mig->updated_ms, RETRY_UNKNOWN_MS))
-			hm_jobs_issue_migrate(p->j, p->job->id, p->next_seq, in->uuid, mig->host,
-					      mig->target);
+			hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_MIGRATE, mig->host,
+					   in->uuid, mig->target);
 		return;
 	}
 	if (!hm_membership_in_group(p->m, in->owner)) {
@@ -751,7 +692,7 @@ static void plan_migrate(struct plan *p, size_t in_flight)
 		hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED, msg);
 		return;
 	}
-	hm_jobs_issue_migrate(p->j, p->job->id, p->next_seq, in->uuid, in->owner, dest);
+	hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_MIGRATE, in->owner, in->uuid, dest);
 }
 
 /* the instances the job still has to bring up, and the verdict on the rest */
@@ -780,7 +721,7 @@ static void plan_rebuild(struct plan *p)
 				if (hm_membership_in_group(p->m, start->host) &&
 				    hm_jobs_retry_after(p->j, start->updated_ms, RETRY_UNKNOWN_MS))
 					hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_START,
-							   start->host, in->uuid);
+							   start->host, in->uuid, 0);
 				waiting++;
 			} else if (start->state == HM_STEP_FAILED && in->owner == start->host) {
 				want[n_want++] = (struct hm_place_request){ .instance = in,
@@ -801,7 +742,7 @@ static void plan_rebuild(struct plan *p)
 
 			if (dest && hm_membership_in_group(p->m, dest)) {
 				hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_START, dest,
-						   in->uuid);
+						   in->uuid, 0);
 				waiting++;
 				continue;
 			}
@@ -816,7 +757,7 @@ static void plan_rebuild(struct plan *p)
 		if (in->storage == HM_STORAGE_LOCAL) {
 			if (!obs)
 				hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_OBSERVE, p->me,
-						   in->uuid);
+						   in->uuid, 0);
 			lost += obs != NULL;
 			continue;
 		}
@@ -841,7 +782,7 @@ static void plan_rebuild(struct plan *p)
 			hm_jobs_issue_history(p->j, p->job->id, "instance.placed", res[i].target,
 					      want[i].instance->uuid, msg);
 			hm_jobs_issue_step(p->j, p->job->id, seq++, HM_STEP_START, res[i].target,
-					   want[i].instance->uuid);
+					   want[i].instance->uuid, 0);
 			waiting++;
 		}
 	}

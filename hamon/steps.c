@@ -15,7 +15,7 @@
 #include "jobs.h"
 #include "libvirt_host.h"
 #include "log.h"
-#include "policy.h"
+#include "cluster_policy.h"
 
 /* a start or a removal that takes longer has an unknown outcome */
 #define HM_STEP_LIBVIRT_TIMEOUT_MS 60000u
@@ -110,30 +110,6 @@ static int run_start(struct hm_daemon *d, const struct hm_step_order *o)
 
 /* ---- migrate: live, peer-to-peer, from here to the step's target ---- */
 
-static int64_t policy_num(struct hm_store *s, const char *key)
-{
-	struct hm_policy_entry *e = NULL;
-	int64_t v = 0;
-
-	hm_store_policy_get(s, key, &e);
-	if (hm_policy_int(key, e ? e->value : NULL, &v) < 0)
-		hm_policy_int(key, NULL, &v);
-	free(e);
-	return v;
-}
-
-static bool policy_yes(struct hm_store *s, const char *key)
-{
-	struct hm_policy_entry *e = NULL;
-	bool v = false;
-
-	hm_store_policy_get(s, key, &e);
-	if (hm_policy_bool(key, e ? e->value : NULL, &v) < 0)
-		hm_policy_bool(key, NULL, &v);
-	free(e);
-	return v;
-}
-
 struct migration {
 	struct running_step *r;
 	uint32_t dest;
@@ -189,25 +165,17 @@ static void looked(void *data, enum hm_lv_outcome outcome, const char *message)
 		return;
 	}
 	p.dest_uri = m->dest_uri;
-	p.unsafe = policy_yes(d->store, "migration_unsafe_shared_dir");
-	p.bandwidth_mibs = (uint64_t)policy_num(d->store, "migration_bandwidth_mibs");
-	p.auto_converge = policy_yes(d->store, "migration_auto_converge");
-	p.max_downtime_ms = (uint64_t)policy_num(d->store, "migration_downtime_ms");
+	p.unsafe = hm_cluster_policy_bool(d->store, "migration_unsafe_shared_dir");
+	p.bandwidth_mibs = (uint64_t)hm_cluster_policy_int(d->store, "migration_bandwidth_mibs");
+	p.auto_converge = hm_cluster_policy_bool(d->store, "migration_auto_converge");
+	p.max_downtime_ms = (uint64_t)hm_cluster_policy_int(d->store, "migration_downtime_ms");
 	p.max_downtime_limit_ms = p.max_downtime_ms * 4;
 	p.max_downtime_steps = 3;
 	/* proportional to memory, at least one GiB's worth */
-	p.completion_timeout_ms = (uint64_t)policy_num(d->store, "migration_timeout_s_per_gib") *
+	p.completion_timeout_ms = (uint64_t)hm_cluster_policy_int(d->store, "migration_timeout_s_per_gib") *
 				  1000 * (m->memory_mib > 1024 ? (m->memory_mib + 1023) / 1024 : 1);
-	{
-		struct hm_policy_entry *e = NULL;
-		unsigned int choice = 0;
-
-		hm_store_policy_get(d->store, "migration_on_timeout", &e);
-		if (hm_policy_enum("migration_on_timeout", e ? e->value : NULL, &choice) < 0)
-			hm_policy_enum("migration_on_timeout", NULL, &choice);
-		free(e);
-		p.on_timeout = choice == 0 ? HM_LV_MIGRATE_ABORT : HM_LV_MIGRATE_POSTCOPY;
-	}
+	p.on_timeout = hm_cluster_policy_enum(d->store, "migration_on_timeout") == 0 ?
+		       HM_LV_MIGRATE_ABORT : HM_LV_MIGRATE_POSTCOPY;
 	p.timeout_ms = p.completion_timeout_ms * 2 + 60000;
 	rc = hm_inventory_migrate_domain(d, m->r->uuid, &p, migration_progress, migrated, m);
 	if (rc < 0) {

@@ -1816,6 +1816,18 @@ static void expect_policy(struct sim *s, const struct cmd *c)
 	free(e);
 }
 
+/* an operator's request goes through any acting hamond (as hamonctl's
+ * node would have to be one) */
+static struct hamond *acting_hamond(struct sim *s, const char *what)
+{
+	uint32_t i;
+
+	for (i = 1; i <= s->n; i++)
+		if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
+			return s->nodes[i].h;
+	input_error(s, "%s: no acting hamond to ask", what);
+}
+
 struct job_find {
 	enum hm_job_kind kind;
 	uint32_t host;
@@ -2035,11 +2047,7 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		struct hamond *h = NULL;
 		char payload[128];
 
-		for (i = 1; i <= s->n && !h; i++)
-			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
-				h = s->nodes[i].h;
-		if (!h)
-			input_error(s, "host: no acting hamond to ask");
+		h = acting_hamond(s, "host");
 		snprintf(payload, sizeof(payload), "{\"nodeid\":%u,\"%s\":%llu}", c->node, c->key,
 			 (unsigned long long)c->num);
 		publish(h, HM_OP_HOST_FLAGS, payload);
@@ -2049,11 +2057,7 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		struct hamond *h = NULL;
 		char payload[256];
 
-		for (i = 1; i <= s->n && !h; i++)
-			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
-				h = s->nodes[i].h;
-		if (!h)
-			input_error(s, "%s: no acting hamond to ask", c->key);
+		h = acting_hamond(s, c->key);
 		snprintf(payload, sizeof(payload),
 			 "{\"id\":%llu,\"kind\":\"%s\",\"target_host\":%u,\"reason\":\"an operator asked\"}",
 			 (unsigned long long)hm_jobs_new_id(h->jobs), c->key, c->node);
@@ -2064,11 +2068,7 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		struct hamond *h = NULL;
 		char payload[256];
 
-		for (i = 1; i <= s->n && !h; i++)
-			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
-				h = s->nodes[i].h;
-		if (!h)
-			input_error(s, "maintenance: no acting hamond to ask");
+		h = acting_hamond(s, "maintenance");
 		/* as hamonctl maintenance on|off: the flag, then (on) the drain */
 		snprintf(payload, sizeof(payload), "{\"nodeid\":%u,\"maintenance\":%llu}", c->node,
 			 (unsigned long long)c->num);
@@ -2097,11 +2097,7 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 
 		if (!v)
 			input_error(s, "migrate: no instance '%s'", c->key);
-		for (i = 1; i <= s->n && !h; i++)
-			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
-				h = s->nodes[i].h;
-		if (!h)
-			input_error(s, "migrate: no acting hamond to ask");
+		h = acting_hamond(s, "migrate");
 		if (c->node)
 			snprintf(payload, sizeof(payload),
 				 "{\"id\":%llu,\"kind\":\"migrate\",\"instance\":\"%s\",\"target_host\":%u}",
@@ -2134,11 +2130,7 @@ static void run_cmd(struct sim *s, const struct cmd *c, bool scheduled)
 		struct hamond *h = NULL;
 		char payload[128];
 
-		for (i = 1; i <= s->n && !h; i++)
-			if (s->nodes[i].h && hm_membership_acting(s->nodes[i].h->m))
-				h = s->nodes[i].h;
-		if (!h)
-			input_error(s, "confirm: no acting hamond to ask");
+		h = acting_hamond(s, "confirm");
 		/* as hamonctl: refused while the node is a corosync member */
 		if (h->node->ring_members & bit(c->node)) {
 			logline(s, "confirm refused: n%u is in the corosync membership", c->node);
