@@ -7,14 +7,18 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "ctl_cli.h"
+#include "status.h"
 
 _Static_assert(HM_CTL_IPC_NAME_MAX == sizeof(((struct hm_config *)0)->ipc_name),
 	       "--socket takes what hamon.conf's ipc_name takes");
 
 #define PROG "hamonctl"
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define ARG_SHOW_MAX 40		/* an argument quoted in a message is cut here */
 #define LABEL_WIDTH 18		/* "Cluster name:     " as corosync-quorumtool */
 #define NAME_WIDTH_MAX 40	/* a longer node name pushes its row, not all */
@@ -392,21 +396,64 @@ static void render_config_list(FILE *out, json_object *args, json_object *reply)
 		render_config_entry(out, json_object_array_get_idx(keys, i));
 }
 
-/* ---- tables of objects (host-list, list, show) -------------------------- */
+/* ---- tables of objects (host-list, list, show, jobs, history) ----------- */
+
+void hm_ctl_time_format(int64_t ms, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t;
+
+	/* past year 9999 strftime's %Y no longer fits the format */
+	if (ms < 0 || ms > INT64_C(253402300799999)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	t = (time_t)(ms / 1000);
+	if (!localtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf + strlen(buf), len - strlen(buf), ".%03d", (int)(ms % 1000));
+}
+
+enum cell_kind {
+	CELL_TEXT = 0,		/* strings, integers, yes/no */
+	CELL_TIME,		/* milliseconds since the epoch, shown in local time */
+};
 
 struct column {
 	const char *header;
 	const char *key;
+	const char *alt;	/* shown when key is null or absent (a name's id) */
+	enum cell_kind kind;
 };
 
-/* a cell as text: strings as they are, numbers, booleans as yes/no,
- * null or absent as "-" */
-static void cell_text(json_object *row, const char *key, char *buf, size_t len)
+/* a cut in the middle of a UTF-8 sequence leaves none of it */
+static void utf8_trim(char *buf)
 {
-	json_object *v = field(row, key);
+	size_t n = strlen(buf), lead = n, need;
+	unsigned char c;
 
+	while (lead > 0 && ((unsigned char)buf[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	c = (unsigned char)buf[lead - 1];
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (n - (lead - 1) < need)
+		buf[lead - 1] = '\0';
+}
+
+/* a value as text: strings as they are, numbers, booleans as yes/no, null
+ * or absent as "-", anything else "?" */
+static void value_text(json_object *v, enum cell_kind kind, char *buf, size_t len)
+{
 	if (!v)
 		snprintf(buf, len, "-");
+	else if (kind == CELL_TIME && json_object_is_type(v, json_type_int))
+		hm_ctl_time_format(json_object_get_int64(v), buf, len);
+	else if (kind == CELL_TIME)
+		snprintf(buf, len, "?");
 	else if (json_object_is_type(v, json_type_boolean))
 		snprintf(buf, len, "%s", json_object_get_boolean(v) ? "yes" : "no");
 	else if (json_object_is_type(v, json_type_int))
@@ -415,33 +462,48 @@ static void cell_text(json_object *row, const char *key, char *buf, size_t len)
 		snprintf(buf, len, "%s", json_object_get_string(v));
 	else
 		snprintf(buf, len, "?");
+	utf8_trim(buf);
 }
+
+static void cell_text(json_object *row, const struct column *col, char *buf, size_t len)
+{
+	json_object *v = field(row, col->key);
+
+	if (!v && col->alt)
+		v = field(row, col->alt);
+	value_text(v, col->kind, buf, len);
+}
+
+#define TABLE_COLS_MAX 16
+#define CELL_MAX 1024
 
 static void render_table(FILE *out, json_object *rows, const struct column *cols, size_t n_cols)
 {
-	size_t width[16], i, c, n, w;
-	char buf[256];
+	size_t width[TABLE_COLS_MAX], i, c, n, w;
+	char buf[CELL_MAX];
 
 	if (!rows || !json_object_is_type(rows, json_type_array)) {
 		fputs("?\n", out);
 		return;
 	}
+	if (n_cols > TABLE_COLS_MAX)
+		n_cols = TABLE_COLS_MAX;
 	n = json_object_array_length(rows);
-	for (c = 0; c < n_cols && c < 16; c++) {
+	for (c = 0; c < n_cols; c++) {
 		width[c] = strlen(cols[c].header);
 		for (i = 0; i < n; i++) {
-			cell_text(json_object_array_get_idx(rows, i), cols[c].key, buf, sizeof(buf));
+			cell_text(json_object_array_get_idx(rows, i), &cols[c], buf, sizeof(buf));
 			w = text_width(buf);
 			if (w > width[c])
 				width[c] = w > NAME_WIDTH_MAX ? NAME_WIDTH_MAX : w;
 		}
 	}
-	for (c = 0; c < n_cols && c < 16; c++)
+	for (c = 0; c < n_cols; c++)
 		fprintf(out, "%s%-*s", c ? "  " : "", c + 1 < n_cols ? (int)width[c] : 0, cols[c].header);
 	fputc('\n', out);
 	for (i = 0; i < n; i++) {
-		for (c = 0; c < n_cols && c < 16; c++) {
-			cell_text(json_object_array_get_idx(rows, i), cols[c].key, buf, sizeof(buf));
+		for (c = 0; c < n_cols; c++) {
+			cell_text(json_object_array_get_idx(rows, i), &cols[c], buf, sizeof(buf));
 			if (c)
 				fputs("  ", out);
 			put_clean(out, buf);
@@ -455,37 +517,62 @@ static void render_table(FILE *out, json_object *rows, const struct column *cols
 		fputs("(none)\n", out);
 }
 
+#define N_COLS(cols) (sizeof(cols) / sizeof((cols)[0]))
+
+/* a column of text; one showing alt when key is missing; one of times */
+#define COL(header, key) { (header), (key), NULL, CELL_TEXT }
+#define COL_ALT(header, key, alt) { (header), (key), (alt), CELL_TEXT }
+#define COL_TIME(header, key) { (header), (key), NULL, CELL_TIME }
+
 static const struct column host_columns[] = {
-	{ "Nodeid", "nodeid" }, { "Name", "name" }, { "State", "state" },
-	{ "Maintenance", "maintenance" }, { "Disabled", "disabled" },
-	{ "vCPUs used/total", "vcpus_used" }, { "MiB used/total", "memory_used" },
-	{ "Instances", "instances" },
+	COL("Nodeid", "nodeid"), COL("Name", "name"), COL("State", "state"),
+	COL("Maintenance", "maintenance"), COL("Disabled", "disabled"), COL("Reserved", "reserved"),
+	COL("vCPUs used/total", "vcpus_used"), COL("MiB used/total", "memory_used"),
+	COL("Instances", "instances"),
 };
 
 static const struct column instance_columns[] = {
-	{ "Name", "name" }, { "Host", "host" }, { "State", "state" },
-	{ "Requested", "requested" }, { "Policy", "ha_policy" }, { "Storage", "storage" },
-	{ "vCPUs", "vcpus" }, { "MiB", "memory_mib" }, { "UUID", "uuid" },
+	COL("Name", "name"), COL("Host", "host"), COL("State", "state"),
+	COL("Requested", "requested"), COL("Policy", "ha_policy"), COL("Storage", "storage"),
+	COL("vCPUs", "vcpus"), COL("MiB", "memory_mib"), COL("UUID", "uuid"),
+};
+
+static const struct column job_columns[] = {
+	COL("ID", "id"), COL("Kind", "kind"), COL("State", "state"),
+	COL_ALT("Host", "host", "target_host"), COL_ALT("Instance", "instance_name", "instance"),
+	COL_TIME("Created", "created_ms"), COL_TIME("Updated", "updated_ms"),
+	COL("Steps", "step_count"), COL("Reason", "reason"),
+};
+
+static const struct column step_columns[] = {
+	COL("Seq", "seq"), COL("Action", "action"), COL_ALT("Instance", "instance_name", "instance"),
+	COL("UUID", "instance"), COL_ALT("Host", "host", "host_id"),
+	COL_ALT("Target", "target", "target_id"), COL("State", "state"),
+	COL_TIME("Time", "updated_ms"), COL("Result", "result"),
+};
+
+static const struct column event_columns[] = {
+	COL_TIME("Time", "ts_ms"), COL("Kind", "kind"), COL_ALT("Host", "host", "host_id"),
+	COL_ALT("Instance", "instance_name", "instance"), COL("Job", "job"),
+	COL("Message", "message"),
 };
 
 static void render_host_list(FILE *out, json_object *args, json_object *reply)
 {
 	(void)args;
-	render_table(out, field(reply, "hosts"), host_columns,
-		     sizeof(host_columns) / sizeof(host_columns[0]));
+	render_table(out, field(reply, "hosts"), host_columns, N_COLS(host_columns));
 }
 
 static void render_list(FILE *out, json_object *args, json_object *reply)
 {
 	(void)args;
-	render_table(out, field(reply, "instances"), instance_columns,
-		     sizeof(instance_columns) / sizeof(instance_columns[0]));
+	render_table(out, field(reply, "instances"), instance_columns, N_COLS(instance_columns));
 }
 
 /* one object, "key: value" per line, in hamond's order */
 static void render_show(FILE *out, json_object *args, json_object *reply)
 {
-	char buf[256], label[64];
+	char buf[CELL_MAX], label[64];
 
 	(void)args;
 	if (!reply || !json_object_is_type(reply, json_type_object)) {
@@ -493,15 +580,112 @@ static void render_show(FILE *out, json_object *args, json_object *reply)
 		return;
 	}
 	json_object_object_foreach(reply, key, val) {
-		(void)val;
 		if (!strcmp(key, "domain_xml"))
 			continue;	/* long: --json has it */
-		cell_text(reply, key, buf, sizeof(buf));
+		value_text(val, CELL_TEXT, buf, sizeof(buf));
 		snprintf(label, sizeof(label), "%s:", key);
 		put_label(out, label);
 		put_clean(out, buf);
 		fputc('\n', out);
 	}
+}
+
+static void render_job_list(FILE *out, json_object *args, json_object *reply)
+{
+	int64_t hidden;
+
+	(void)args;
+	render_table(out, field(reply, "jobs"), job_columns, N_COLS(job_columns));
+	if (field_int(reply, "hidden", 1, INT64_MAX, &hidden))
+		fprintf(out, "(%" PRId64 " older finished job%s not shown: hamonctl job list --all)\n",
+			hidden, hidden == 1 ? "" : "s");
+}
+
+/* "label  name (id)": either may be missing; "-" when both are */
+static void put_named_line(FILE *out, const char *label, json_object *obj, const char *name_key,
+			   const char *id_key)
+{
+	char name[CELL_MAX], id[64];
+	json_object *n = field(obj, name_key), *i = field(obj, id_key);
+
+	put_label(out, label);
+	value_text(n ? n : i, CELL_TEXT, name, sizeof(name));
+	put_clean(out, name);
+	if (n && i) {
+		value_text(i, CELL_TEXT, id, sizeof(id));
+		fputs(" (", out);
+		put_clean(out, id);
+		fputc(')', out);
+	}
+	fputc('\n', out);
+}
+
+static void put_value_line(FILE *out, const char *label, json_object *obj, const char *key,
+			   enum cell_kind kind)
+{
+	char buf[CELL_MAX];
+
+	put_label(out, label);
+	value_text(field(obj, key), kind, buf, sizeof(buf));
+	put_clean(out, buf);
+	fputc('\n', out);
+}
+
+static void render_job_show(FILE *out, json_object *args, json_object *reply)
+{
+	json_object *steps = field(reply, "steps");
+
+	(void)args;
+	put_value_line(out, "Job:", reply, "id", CELL_TEXT);
+	put_value_line(out, "Kind:", reply, "kind", CELL_TEXT);
+	put_value_line(out, "State:", reply, "state", CELL_TEXT);
+	put_named_line(out, "Host:", reply, "host", "target_host");
+	put_named_line(out, "Instance:", reply, "instance_name", "instance");
+	put_value_line(out, "Created:", reply, "created_ms", CELL_TIME);
+	put_value_line(out, "Updated:", reply, "updated_ms", CELL_TIME);
+	put_value_line(out, "Reason:", reply, "reason", CELL_TEXT);
+	put_label(out, "Steps:");
+	if (json_object_is_type(steps, json_type_array))
+		fprintf(out, "%zu\n", json_object_array_length(steps));
+	else
+		fputs("?\n", out);
+	fputc('\n', out);
+	render_table(out, steps, step_columns, N_COLS(step_columns));
+}
+
+static void render_history(FILE *out, json_object *args, json_object *reply)
+{
+	(void)args;
+	render_table(out, field(reply, "events"), event_columns, N_COLS(event_columns));
+}
+
+/* "host node2 (2): disabled: accepted by a majority" */
+static void render_host_flags(FILE *out, json_object *args, json_object *reply)
+{
+	static const struct { const char *key, *on, *off; } flags[] = {
+		{ "disabled", "disabled", "enabled" }, { "reserved", "reserved", "unreserved" },
+	};
+	json_object *v;
+	const char *name = field_str(reply, "host");
+	int64_t id;
+	size_t i;
+	bool any = false;
+
+	fputs("host ", out);
+	put_clean(out, name ? name : field_str(args, "host") ? field_str(args, "host") : "?");
+	if (name && field_int(reply, "nodeid", 1, UINT32_MAX, &id))
+		fprintf(out, " (%" PRId64 ")", id);
+	fputs(": ", out);
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		v = field(reply, flags[i].key);
+		if (!json_object_is_type(v, json_type_boolean))
+			v = field(args, flags[i].key);	/* what was asked for */
+		if (!json_object_is_type(v, json_type_boolean))
+			continue;
+		fprintf(out, "%s%s", any ? ", " : "", json_object_get_boolean(v) ? flags[i].on : flags[i].off);
+		any = true;
+	}
+	fprintf(out, "%s: accepted by a majority\n", any ? "" : "?");
 }
 
 /* ---- argument parsers -------------------------------------------------- */
@@ -641,6 +825,268 @@ static int parse_show(int argc, char *const argv[], json_object *args, char *err
 	return parse_operands("show", name_only, 1, argc, argv, args, err, errlen);
 }
 
+/* ---- jobs, history, host flags ------------------------------------------ */
+
+/* a positive decimal integer that JSON carries (at most INT64_MAX) */
+static bool positive_int(const char *s, int64_t *ret)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!s[0] || s[0] == '0')
+		return false;
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (uint64_t)(INT64_MAX - (s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*ret = (int64_t)v;
+	return true;
+}
+
+/* at most 100 years: no one means more, and seconds * 1000 stays small */
+#define DURATION_MAX_S (100ULL * 366 * 86400)
+
+int hm_ctl_duration_parse(const char *s, uint64_t *ret_seconds)
+{
+	uint64_t total = 0, n, unit;
+	const char *p = s;
+	bool bare = true;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*p) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (n = 0; *p >= '0' && *p <= '9'; p++) {
+			n = n * 10 + (uint64_t)(*p - '0');
+			if (n > DURATION_MAX_S)
+				return -ERANGE;
+		}
+		switch (*p) {
+		case '\0':
+			/* a bare number is seconds, but only on its own */
+			if (!bare)
+				return -EINVAL;
+			unit = 1;
+			break;
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		default:
+			return -EINVAL;
+		}
+		if (*p)
+			p++;
+		bare = false;
+		total += n * unit;
+		if (total > DURATION_MAX_S)
+			return -ERANGE;
+	}
+	*ret_seconds = total;
+	return 0;
+}
+
+static int args_add(json_object *args, const char *key, json_object *v, char *err, size_t errlen)
+{
+	if (!v || json_object_object_add(args, key, v) != 0) {
+		json_object_put(v);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_job_list(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+	bool all = false;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--all") == 0) {
+			all = true;
+			continue;
+		}
+		text_clean(argv[i], ARG_SHOW_MAX, shown, sizeof(shown));
+		if (argv[i][0] == '-' && argv[i][1])
+			snprintf(err, errlen, "job list: unknown option '%s' (it takes --all)", shown);
+		else
+			snprintf(err, errlen, "job list: unexpected argument '%s' (hamonctl job show "
+				 "<id> shows one job)", shown);
+		return -EINVAL;
+	}
+	return all ? args_add(args, "all", json_object_new_boolean(true), err, errlen) : 0;
+}
+
+static int parse_job_show(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+	int64_t id;
+
+	if (argc == 0) {
+		snprintf(err, errlen, "job show: missing job id (hamonctl job list shows them)");
+		return -EINVAL;
+	}
+	text_clean(argv[0], ARG_SHOW_MAX, shown, sizeof(shown));
+	if (argv[0][0] == '-' && argv[0][1]) {
+		snprintf(err, errlen, "job show: unknown option '%s'", shown);
+		return -EINVAL;
+	}
+	if (!positive_int(argv[0], &id)) {
+		snprintf(err, errlen, "job show: '%s' is not a job id (a positive integer, "
+			 "see hamonctl job list)", shown);
+		return -EINVAL;
+	}
+	if (argc > 1) {
+		text_clean(argv[1], ARG_SHOW_MAX, shown, sizeof(shown));
+		snprintf(err, errlen, "job show: unexpected argument '%s' (it takes one job id)", shown);
+		return -EINVAL;
+	}
+	return args_add(args, "id", json_object_new_int64(id), err, errlen);
+}
+
+/* history's options: --instance, --job, --since, --limit */
+struct history_opt {
+	const char *name;
+	const char *what;	/* what its value is, for a message */
+};
+
+static const struct history_opt history_opts[] = {
+	{ "--instance", "an instance name or uuid" },
+	{ "--job", "a job id" },
+	{ "--since", "a duration, e.g. 90s, 15m, 2h, 7d, 1h30m" },
+	{ "--limit", "how many of the latest events" },
+};
+
+/* the value of history option o, checked, into args */
+static int history_opt_set(const struct history_opt *o, const char *value, json_object *args,
+			   char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+	uint64_t seconds;
+	int64_t n;
+
+	text_clean(value, ARG_SHOW_MAX, shown, sizeof(shown));
+	if (!strcmp(o->name, "--instance")) {
+		if (!value[0]) {
+			snprintf(err, errlen, "history: --instance: empty name");
+			return -EINVAL;
+		}
+		return args_add(args, "instance", json_object_new_string(value), err, errlen);
+	}
+	if (!strcmp(o->name, "--since")) {
+		if (hm_ctl_duration_parse(value, &seconds) < 0) {
+			snprintf(err, errlen, "history: --since '%s' is not a duration "
+				 "(e.g. 90s, 15m, 2h, 7d, 1h30m; at most 100 years)", shown);
+			return -EINVAL;
+		}
+		return args_add(args, "since_s", json_object_new_int64((int64_t)seconds), err, errlen);
+	}
+	if (!positive_int(value, &n)) {
+		snprintf(err, errlen, "history: %s '%s' is not %s (a positive integer)", o->name, shown,
+			 !strcmp(o->name, "--job") ? "a job id" : "a count");
+		return -EINVAL;
+	}
+	return args_add(args, !strcmp(o->name, "--job") ? "job" : "last", json_object_new_int64(n),
+			err, errlen);
+}
+
+static int parse_history(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+	const struct history_opt *o;
+	const char *a, *value;
+	bool seen[sizeof(history_opts) / sizeof(history_opts[0])] = { false };
+	size_t k, len;
+	int i, r;
+
+	for (i = 0; i < argc; i++) {
+		a = argv[i];
+		text_clean(a, ARG_SHOW_MAX, shown, sizeof(shown));
+		if (a[0] != '-' || !a[1]) {
+			if (json_object_object_get_ex(args, "host", NULL)) {
+				snprintf(err, errlen, "history: unexpected argument '%s' (it takes one host)",
+					 shown);
+				return -EINVAL;
+			}
+			if (!a[0]) {
+				snprintf(err, errlen, "history: empty host");
+				return -EINVAL;
+			}
+			r = args_add(args, "host", json_object_new_string(a), err, errlen);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		for (k = 0; k < sizeof(history_opts) / sizeof(history_opts[0]); k++) {
+			len = strlen(history_opts[k].name);
+			if (!strncmp(a, history_opts[k].name, len) && (!a[len] || a[len] == '='))
+				break;
+		}
+		if (k == sizeof(history_opts) / sizeof(history_opts[0])) {
+			snprintf(err, errlen, "history: unknown option '%s'", shown);
+			return -EINVAL;
+		}
+		o = &history_opts[k];
+		if (seen[k]) {
+			snprintf(err, errlen, "history: option %s given twice", o->name);
+			return -EINVAL;
+		}
+		seen[k] = true;
+		if (a[len] == '=') {
+			value = a + len + 1;
+		} else if (i + 1 < argc && (argv[i + 1][0] != '-' || !argv[i + 1][1])) {
+			value = argv[++i];
+		} else {
+			snprintf(err, errlen, "history: option %s needs a value (%s)", o->name, o->what);
+			return -EINVAL;
+		}
+		r = history_opt_set(o, value, args, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_host_flag(const char *cmd, const char *flag, bool on, int argc,
+			   char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	static const char *const host_only[] = { "host" };
+	int r;
+
+	if (argc == 0) {
+		snprintf(err, errlen, "%s: missing host (a name or node id, see hamonctl host-list)", cmd);
+		return -EINVAL;
+	}
+	r = parse_operands(cmd, host_only, 1, argc, argv, args, err, errlen);
+	if (r < 0)
+		return r;
+	return args_add(args, flag, json_object_new_boolean(on), err, errlen);
+}
+
+static int parse_host_disable(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	return parse_host_flag("host disable", "disabled", true, argc, argv, args, err, errlen);
+}
+
+static int parse_host_enable(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	return parse_host_flag("host enable", "disabled", false, argc, argv, args, err, errlen);
+}
+
+static int parse_host_reserve(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	return parse_host_flag("host reserve", "reserved", true, argc, argv, args, err, errlen);
+}
+
+static int parse_host_unreserve(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	return parse_host_flag("host unreserve", "reserved", false, argc, argv, args, err, errlen);
+}
+
 const struct hm_ctl_command hm_ctl_commands[] = {
 	{
 		.name = "status",
@@ -677,6 +1123,7 @@ const struct hm_ctl_command hm_ctl_commands[] = {
 		.summary = "list the instances: host, state, HA policy, storage",
 		.parse = parse_list,
 		.render = render_list,
+		.rows_key = "instances",
 	},
 	{
 		.name = "show",
@@ -713,6 +1160,81 @@ const struct hm_ctl_command hm_ctl_commands[] = {
 		.summary = "show every cluster policy key, with defaults",
 		.parse = parse_config_list,
 		.render = render_config_list,
+	},
+	{
+		.name = "job list",
+		.id = HM_REQ_JOB_LIST,
+		.needs_write = false,
+		.args_usage = "[--all]",
+		.summary = "list the unfinished jobs and the " STR(HM_JOBS_RECENT) " latest finished "
+			   "ones (--all: every job)",
+		.details = "  --all               every job, finished or not\n",
+		.parse = parse_job_list,
+		.render = render_job_list,
+		.rows_key = "jobs",
+	},
+	{
+		.name = "job show",
+		.id = HM_REQ_JOB_SHOW,
+		.needs_write = false,
+		.args_usage = "<id>",
+		.summary = "show one job and every step of it",
+		.parse = parse_job_show,
+		.render = render_job_show,
+		.rows_key = "steps",
+	},
+	{
+		.name = "history",
+		.id = HM_REQ_HISTORY,
+		.needs_write = false,
+		.args_usage = "[<host>] [--instance <name|uuid>] [--job <id>] [--since <duration>] "
+			      "[--limit <n>]",
+		.summary = "the timeline of what hamon saw and did, oldest first",
+		.details = "  <host>              only the events of this host (a name or node id)\n"
+			   "  --instance NAME     only those of this instance (a name; the uuid of one\n"
+			   "                      that is gone)\n"
+			   "  --job ID            only those of this job\n"
+			   "  --since DURATION    only those newer: 90s, 15m, 2h, 7d, 1w, 1h30m\n"
+			   "  --limit N           only the N newest (still oldest first)\n",
+		.parse = parse_history,
+		.render = render_history,
+		.rows_key = "events",
+	},
+	{
+		.name = "host disable",
+		.id = HM_REQ_HOST_FLAGS,
+		.needs_write = true,
+		.args_usage = "<host>",
+		.summary = "place no instance on a host (replicated)",
+		.parse = parse_host_disable,
+		.render = render_host_flags,
+	},
+	{
+		.name = "host enable",
+		.id = HM_REQ_HOST_FLAGS,
+		.needs_write = true,
+		.args_usage = "<host>",
+		.summary = "let a host take instances again (replicated)",
+		.parse = parse_host_enable,
+		.render = render_host_flags,
+	},
+	{
+		.name = "host reserve",
+		.id = HM_REQ_HOST_FLAGS,
+		.needs_write = true,
+		.args_usage = "<host>",
+		.summary = "keep a host for rebuilds (reserved_hosts_order says when; replicated)",
+		.parse = parse_host_reserve,
+		.render = render_host_flags,
+	},
+	{
+		.name = "host unreserve",
+		.id = HM_REQ_HOST_FLAGS,
+		.needs_write = true,
+		.args_usage = "<host>",
+		.summary = "make a reserved host an ordinary one again (replicated)",
+		.parse = parse_host_unreserve,
+		.render = render_host_flags,
 	},
 	{ .name = NULL }
 };
@@ -909,8 +1431,9 @@ void hm_ctl_usage(FILE *out, const struct hm_ctl_command *cmd)
 	const struct hm_ctl_command *c;
 
 	if (cmd) {
-		fprintf(out, "Usage: " PROG " [options] %s%s%s\n\n  %s\n\n%s\n", cmd->name,
+		fprintf(out, "Usage: " PROG " [options] %s%s%s\n\n  %s\n\n%s%s%s\n", cmd->name,
 			cmd->args_usage[0] ? " " : "", cmd->args_usage, cmd->summary,
+			cmd->details ? cmd->details : "", cmd->details ? "\n" : "",
 			cmd->needs_write ? "It changes hamond: only root may run it." :
 			"It only reads: root and members of hamond's ipc_read_group may run it.");
 		return;
@@ -928,7 +1451,7 @@ void hm_ctl_usage(FILE *out, const struct hm_ctl_command *cmd)
 		"\n"
 		"Commands:\n");
 	for (c = hm_ctl_commands; c->name; c++)
-		fprintf(out, "  %-10s %s%s\n", c->name, c->summary,
+		fprintf(out, "  %-14s %s%s\n", c->name, c->summary,
 			c->needs_write ? " (root)" : "");
 	fprintf(out,
 		"\n"
@@ -1129,6 +1652,99 @@ int hm_ctl_exit_for_lost_reply(const struct hm_ctl_command *cmd, int err, char *
 	}
 	snprintf(msg, len, "%s", why);
 	return HM_EXIT_FAILED;
+}
+
+/* whether cursor b comes after a: both strings or both integers */
+static bool cursor_after(json_object *a, json_object *b)
+{
+	if (json_object_is_type(a, json_type_string) && json_object_is_type(b, json_type_string))
+		return strcmp(json_object_get_string(b), json_object_get_string(a)) > 0;
+	if (json_object_is_type(a, json_type_int) && json_object_is_type(b, json_type_int))
+		return json_object_get_int64(b) > json_object_get_int64(a);
+	return false;
+}
+
+/* keep the first n rows of arr */
+static void rows_truncate(json_object *arr, size_t n)
+{
+	size_t len = json_object_array_length(arr);
+
+	if (len > n)
+		json_object_array_del_idx(arr, n, len - n);
+}
+
+int hm_ctl_page_merge(struct hm_ctl_invocation *inv, json_object **acc, json_object *page,
+		      char *err, size_t errlen)
+{
+	const char *key = inv->command ? inv->command->rows_key : NULL;
+	json_object *rows, *next, *after, *all, *v;
+	int64_t last = 0;
+	size_t i, n;
+	bool first = *acc == NULL;
+
+	if (!key) {
+		json_object_put(*acc);
+		*acc = page;
+		return 0;
+	}
+	rows = field(page, key);
+	next = field(page, "next");
+	after = field(inv->args, "after");
+	field_int(inv->args, "last", 1, INT64_MAX, &last);
+	/* one reply that says nothing of pages: the renderer copes with it */
+	if (first && !next && !json_object_is_type(rows, json_type_array)) {
+		json_object_object_del(page, "next");
+		*acc = page;
+		return 0;
+	}
+	if (!json_object_is_type(rows, json_type_array)) {
+		snprintf(err, errlen, "a page of hamond's reply has no '%s' array", key);
+		goto bad;
+	}
+	n = json_object_array_length(rows);
+	if (next && (n == 0 || (!json_object_is_type(next, json_type_string) &&
+				!json_object_is_type(next, json_type_int)) ||
+		     (after && !cursor_after(after, next)))) {
+		snprintf(err, errlen, "hamond's paging does not move on (next %.64s after %.64s, %zu rows)",
+			 json_object_to_json_string(next), after ? json_object_to_json_string(after) : "none", n);
+		goto bad;
+	}
+	if (first) {
+		*acc = json_object_get(page);
+	} else {
+		all = field(*acc, key);
+		for (i = 0; i < n; i++) {
+			v = json_object_get(json_object_array_get_idx(rows, i));
+			if (json_object_array_add(all, v) != 0) {
+				json_object_put(v);
+				goto nomem;
+			}
+		}
+	}
+	all = field(*acc, key);
+	if (last > 0 && json_object_array_length(all) >= (size_t)last) {
+		rows_truncate(all, (size_t)last);
+		next = NULL;
+	}
+	if (next && json_object_object_add(inv->args, "after", json_object_get(next)) != 0) {
+		json_object_put(next);
+		goto nomem;
+	}
+	json_object_object_del(*acc, "next");
+	json_object_put(page);
+	return next ? 1 : 0;
+
+nomem:
+	snprintf(err, errlen, "out of memory");
+	json_object_put(page);
+	json_object_put(*acc);
+	*acc = NULL;
+	return -ENOMEM;
+bad:
+	json_object_put(page);
+	json_object_put(*acc);
+	*acc = NULL;
+	return -EBADMSG;
 }
 
 void hm_ctl_render(FILE *out, const struct hm_ctl_invocation *inv, json_object *reply)

@@ -32,6 +32,7 @@ struct hm_ctl_command {
 	bool needs_write;		/* hamond accepts it from root only */
 	const char *args_usage;		/* "" or e.g. "<error|warning|...>" */
 	const char *summary;		/* one line for --help */
+	const char *details;		/* its options, for its own --help; NULL = none */
 	/*
 	 * Fill args (an empty JSON object) from the command's own operands
 	 * and options, argv[0..argc).  -EINVAL with err naming what was wrong.
@@ -40,6 +41,8 @@ struct hm_ctl_command {
 		     char *err, size_t errlen);
 	/* Text for a human from a successful reply; must cope with any JSON. */
 	void (*render)(FILE *out, json_object *args, json_object *reply);
+	/* a paged reply (ipc_proto.h): the key of its rows; NULL = one reply */
+	const char *rows_key;
 };
 
 /* NULL-name terminated */
@@ -102,10 +105,34 @@ int hm_ctl_exit_for_connect(int err, const char *ipc_name, char *msg, size_t len
 int hm_ctl_exit_for_lost_reply(const struct hm_ctl_command *cmd, int err,
 			       char *msg, size_t len);
 
+/*
+ * A paged command's reply comes a page at a time, all on one connection.
+ * Merge page (taken) into *acc: the first page becomes *acc, a later one
+ * adds its rows to *acc's.  1: ask for another page (inv->args' "after" is
+ * now hamond's "next"); 0: *acc is complete, "next" removed, the shape of
+ * an unpaged reply; -EBADMSG with err when the paging makes no sense (rows
+ * that are not an array, a "next" that does not move on) or -ENOMEM, and
+ * *acc is put either way.  With "last" in the arguments (history --limit)
+ * at most that many rows are kept.  An unpaged command's reply simply
+ * becomes *acc.
+ */
+int hm_ctl_page_merge(struct hm_ctl_invocation *inv, json_object **acc, json_object *page,
+		      char *err, size_t errlen);
+
 /* print the reply: pretty JSON with --json, else the command's renderer */
 void hm_ctl_render(FILE *out, const struct hm_ctl_invocation *inv, json_object *reply);
 
 /* "1h 02m 03s"; "3d 04h 05m 06s"; "2m 03s"; "7s" */
 void hm_ctl_duration_format(uint64_t seconds, char *buf, size_t len);
+
+/*
+ * "90", "90s", "15m", "2h", "7d", "1w", "1h30m" in seconds.  -EINVAL when it
+ * is none of those (a bare number only alone), -ERANGE past 100 years.
+ */
+int hm_ctl_duration_parse(const char *s, uint64_t *ret_seconds);
+
+/* milliseconds since the epoch as local time, ISO 8601 with milliseconds:
+ * "2024-05-01T12:34:56.789"; "?" when out of range */
+void hm_ctl_time_format(int64_t ms, char *buf, size_t len);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hamonctl: one request to this node's hamond over libqb IPC, one reply,
- * printed.  Everything that decides lives in ctl_cli.c; this is the socket.
+ * printed (a paged reply: a request per page, on one connection).
+ * Everything that decides lives in ctl_cli.c; this is the socket.
  */
 #include <errno.h>
 #include <poll.h>
@@ -98,29 +99,72 @@ static ssize_t ipc_recv(qb_ipcc_connection_t *c, void *buf, size_t len)
 	}
 }
 
-/* send the request and print the reply; returns the exit code */
-static int run(const struct hm_ctl_invocation *inv)
+/*
+ * One request on the open connection and its reply: HM_EXIT_OK and
+ * *ret_reply, or the exit code (the reason said).
+ */
+static int exchange(qb_ipcc_connection_t *conn, const struct hm_ctl_invocation *inv,
+		    void *res, size_t res_max, json_object **ret_reply)
 {
-	qb_ipcc_connection_t *conn = NULL;
-	json_object *reply = NULL;
 	char msg[HM_CTL_ERR_MAX];
-	void *req = NULL, *res = NULL;
-	size_t req_len, res_max;
-	int32_t error, buf_size;
+	void *req = NULL;
+	size_t req_len;
+	int32_t error;
 	ssize_t n;
 	int r, code;
 
+	*ret_reply = NULL;
 	r = hm_ctl_request_build(inv, &req, &req_len);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot build the request: %s", strerror(-r));
 		say(msg);
 		return HM_EXIT_FAILED;
 	}
+	n = qb_ipcc_send(conn, req, req_len);
+	free(req);
+	if (n != (ssize_t)req_len) {
+		snprintf(msg, sizeof(msg), "cannot send the request to hamond: %s",
+			 strerror(n < 0 ? (int)-n : EIO));
+		say(msg);
+		return HM_EXIT_FAILED;
+	}
+	n = ipc_recv(conn, res, res_max);
+	if (n < 0) {
+		code = hm_ctl_exit_for_lost_reply(inv->command, (int)-n, msg, sizeof(msg));
+		say(msg);
+		return code;
+	}
+	if (hm_ctl_reply_parse(res, (size_t)n, &error, ret_reply, msg, sizeof(msg)) < 0) {
+		say(msg);
+		return HM_EXIT_FAILED;
+	}
+	code = hm_ctl_exit_for_reply(error);
+	if (code != HM_EXIT_OK) {
+		hm_ctl_reply_error_message(*ret_reply, error, msg, sizeof(msg));
+		say(msg);
+		json_object_put(*ret_reply);
+		*ret_reply = NULL;
+	}
+	return code;
+}
+
+/* send the request (a page at a time for a paged command) and print the
+ * reply; returns the exit code */
+static int run(struct hm_ctl_invocation *inv)
+{
+	qb_ipcc_connection_t *conn = NULL;
+	json_object *reply = NULL, *page;
+	char msg[HM_CTL_ERR_MAX];
+	void *res = NULL;
+	size_t res_max;
+	int32_t buf_size;
+	int r, code;
+
 	r = ipc_connect(inv->ipc_name, &conn);
 	if (r < 0) {
 		code = hm_ctl_exit_for_connect(-r, inv->ipc_name, msg, sizeof(msg));
 		say(msg);
-		goto free_req;
+		return code;
 	}
 	/* the size hamond agreed to; a reply cannot be larger */
 	buf_size = qb_ipcc_get_buffer_size(conn);
@@ -131,33 +175,17 @@ static int run(const struct hm_ctl_invocation *inv)
 		code = HM_EXIT_FAILED;
 		goto disconnect;
 	}
-
-	n = qb_ipcc_send(conn, req, req_len);
-	if (n != (ssize_t)req_len) {
-		snprintf(msg, sizeof(msg), "cannot send the request to hamond: %s",
-			 strerror(n < 0 ? (int)-n : EIO));
-		say(msg);
-		code = HM_EXIT_FAILED;
-		goto free_res;
-	}
-	n = ipc_recv(conn, res, res_max);
-	if (n < 0) {
-		code = hm_ctl_exit_for_lost_reply(inv->command, (int)-n, msg, sizeof(msg));
-		say(msg);
-		goto free_res;
-	}
-	if (hm_ctl_reply_parse(res, (size_t)n, &error, &reply, msg, sizeof(msg)) < 0) {
-		say(msg);
-		code = HM_EXIT_FAILED;
-		goto free_res;
-	}
-
-	code = hm_ctl_exit_for_reply(error);
-	if (code != HM_EXIT_OK) {
-		hm_ctl_reply_error_message(reply, error, msg, sizeof(msg));
-		say(msg);
-		goto put_reply;
-	}
+	do {
+		code = exchange(conn, inv, res, res_max, &page);
+		if (code != HM_EXIT_OK)
+			goto put_reply;
+		r = hm_ctl_page_merge(inv, &reply, page, msg, sizeof(msg));
+		if (r < 0) {
+			say(msg);
+			code = HM_EXIT_FAILED;
+			goto free_res;
+		}
+	} while (r > 0);
 	hm_ctl_render(stdout, inv, reply);
 
 put_reply:
@@ -166,8 +194,6 @@ free_res:
 	free(res);
 disconnect:
 	qb_ipcc_disconnect(conn);
-free_req:
-	free(req);
 	return code;
 }
 

@@ -19,6 +19,20 @@
 #define HM_IPC_DEFAULT_NAME "hamon"
 #define HM_IPC_MAX_MSG (1024 * 1024)
 
+/*
+ * Paged replies (list, job list, job show, history): a request may carry
+ * "after" (the cursor of the last row it has: an instance uuid, a job id, a
+ * step seq, an event id) and "limit" (rows wanted, 1..HM_IPC_PAGE_ROWS, the
+ * default).  The reply holds the rows that follow, in order, at most
+ * "limit" of them and at most HM_IPC_PAGE_BYTES of row JSON (at least one
+ * row, whatever its size: a row is bounded by CPG's 64 KiB message), and,
+ * only when more remain, "next": the cursor to ask from.  The rest of the
+ * reply (a job's own fields, counts) stays well under the other half of
+ * HM_IPC_MAX_MSG.
+ */
+#define HM_IPC_PAGE_ROWS 1000
+#define HM_IPC_PAGE_BYTES (HM_IPC_MAX_MSG / 2)
+
 /* request ids; QB_IPC_MSG_USER_START keeps clear of libqb's own */
 enum hm_ipc_request {
 	HM_REQ_STATUS = QB_IPC_MSG_USER_START + 1,	/* read */
@@ -27,8 +41,13 @@ enum hm_ipc_request {
 	HM_REQ_CONFIG_GET,				/* read: {"key"} */
 	HM_REQ_CONFIG_LIST,				/* read: {} */
 	HM_REQ_HOST_LIST,				/* read: {} */
-	HM_REQ_LIST,					/* read: {} (instances) */
+	HM_REQ_LIST,					/* read: {"after"?, "limit"?} (instances, paged) */
 	HM_REQ_SHOW,					/* read: {"name"} */
+	HM_REQ_JOB_LIST,				/* read: {"all"?, "after"?, "limit"?} (paged) */
+	HM_REQ_JOB_SHOW,				/* read: {"id", "after"?, "limit"?} (steps paged) */
+	HM_REQ_HISTORY,					/* read: {"host"?, "instance"?, "job"?,
+							 * "since_s"?, "last"?, "after"?, "limit"?} (paged) */
+	HM_REQ_HOST_FLAGS,				/* write: {"host", "disabled"?, "reserved"?} */
 	HM_REQ_MAX
 };
 

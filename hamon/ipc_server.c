@@ -35,6 +35,7 @@ struct ipc_call {
 	qb_ipcs_connection_t *c;
 	int32_t id;
 	char key[128];
+	json_object *accepted;	/* the reply once accepted (host flags); owned */
 };
 
 #define HM_IPC_PENDING 1	/* a handler's "the reply comes later" */
@@ -186,6 +187,7 @@ struct inv_ctx {
 	json_object *arr;
 	struct hm_daemon *d;
 	int rc;
+	struct hm_page page;	/* a paged reply's rows */
 };
 
 static int collect_host(const struct hm_host *row, void *data)
@@ -322,33 +324,26 @@ static int array_add(struct inv_ctx *x, json_object *o)
 	return 0;
 }
 
-static int list_instance(const struct hm_instance *row, void *data)
-{
-	struct inv_ctx *x = data;
-
-	return array_add(x, instance_json(x, row, false));
-}
-
-/* {key: [...]}: the hosts with their load, or the instances */
-static int handle_list_of(struct hm_daemon *d, const char *key, bool hosts,
-			  json_object **ret_reply, char *err, size_t errlen)
+/* {"hosts": [...]}: every host with its load; a few hundred at most */
+static int handle_host_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			    json_object **ret_reply, char *err, size_t errlen)
 {
 	struct inv_ctx x = { 0 };
 	size_t i;
 	int rc;
 
+	(void)args;
+	(void)call;
 	x.arr = json_object_new_array();
-	rc = x.arr ? hosts_load(d, &x, hosts) : -ENOMEM;
-	for (i = 0; rc == 0 && hosts && i < x.n && !x.rc; i++)
+	rc = x.arr ? hosts_load(d, &x, true) : -ENOMEM;
+	for (i = 0; rc == 0 && i < x.n && !x.rc; i++)
 		array_add(&x, host_json(d, &x.rows[i]));
-	if (rc == 0 && !hosts)
-		rc = hm_store_instance_list(d->store, list_instance, &x);
 	if (rc == 0)
 		rc = x.rc;
 	if (rc == 0)
 		*ret_reply = json_object_new_object();
 	if (rc == 0 && *ret_reply)
-		JADD(*ret_reply, key, x.arr);
+		JADD(*ret_reply, "hosts", x.arr);
 	else
 		json_object_put(x.arr);
 	hosts_free(&x);
@@ -360,20 +355,119 @@ static int handle_list_of(struct hm_daemon *d, const char *key, bool hosts,
 	return rc;
 }
 
-static int handle_host_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
-			    json_object **ret_reply, char *err, size_t errlen)
+/* ---- paged replies (ipc_proto.h) ---- */
+
+/*
+ * A paged request's "after" (a string, or an integer >= 0, as the listing's
+ * cursor is; NULL / 0 when absent, and *ret_has_after says whether it was
+ * given: a step's seq may be 0) and "limit".
+ */
+static int page_args(json_object *args, const char *cmd, const char **ret_after_str,
+		     int64_t *ret_after_int, bool *ret_has_after, size_t *ret_limit,
+		     char *err, size_t errlen)
 {
-	(void)args;
-	(void)call;
-	return handle_list_of(d, "hosts", true, ret_reply, err, errlen);
+	json_object *v;
+	int64_t limit;
+
+	*ret_limit = HM_IPC_PAGE_ROWS;
+	if (ret_after_str)
+		*ret_after_str = NULL;
+	if (ret_after_int)
+		*ret_after_int = 0;
+	if (ret_has_after)
+		*ret_has_after = false;
+	if (json_object_object_get_ex(args, "after", &v)) {
+		if (ret_after_str && json_object_is_type(v, json_type_string)) {
+			*ret_after_str = json_object_get_string(v);
+		} else if (ret_after_int && json_object_is_type(v, json_type_int) &&
+			   json_object_get_int64(v) >= 0) {
+			*ret_after_int = json_object_get_int64(v);
+		} else {
+			snprintf(err, errlen, "%s: 'after' must be %s", cmd,
+				 ret_after_str ? "a string" : "an integer of at least 0");
+			return -EINVAL;
+		}
+		if (ret_has_after)
+			*ret_has_after = true;
+	}
+	if (json_object_object_get_ex(args, "limit", &v)) {
+		limit = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+		if (limit < 1 || limit > HM_IPC_PAGE_ROWS) {
+			snprintf(err, errlen, "%s: 'limit' must be an integer from 1 to %d", cmd,
+				 HM_IPC_PAGE_ROWS);
+			return -EINVAL;
+		}
+		*ret_limit = (size_t)limit;
+	}
+	return 0;
 }
 
+/*
+ * End a paged handler: {key: rows, "next"?} added to *reply (made when
+ * NULL); rc is the listing's (> 0: it stopped at a full page).  On failure
+ * *reply is put and err says why.
+ */
+static int page_reply(struct inv_ctx *x, int rc, const char *key, json_object **reply,
+		      char *err, size_t errlen)
+{
+	if (rc > 0)
+		rc = 0;
+	if (rc == 0 && x->rc < 0)
+		rc = x->rc;
+	if (rc == 0 && !*reply && !(*reply = json_object_new_object()))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = hm_page_finish(&x->page, *reply, key);
+	hm_page_free(&x->page);
+	if (rc < 0) {
+		json_object_put(*reply);
+		*reply = NULL;
+		if (!err[0])
+			snprintf(err, errlen, rc == -ENOMEM ? "out of memory" :
+				 "reading the local store failed: %s", strerror(-rc));
+	}
+	return rc;
+}
+
+/* add to the page; non-zero stops the listing (full, or out of memory) */
+static int page_add(struct inv_ctx *x, json_object *row, json_object *cursor)
+{
+	int r = hm_page_add(&x->page, row, cursor);
+
+	if (r < 0)
+		x->rc = r;
+	return r != 0;
+}
+
+static int page_instance(const struct hm_instance *row, void *data)
+{
+	struct inv_ctx *x = data;
+
+	return page_add(x, instance_json(x, row, false), json_object_new_string(row->uuid));
+}
+
+/* the instances in uuid order, a page at a time: no domain XML (show has
+ * it), so a row is a few hundred bytes; the byte cap covers long names */
 static int handle_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
 		       json_object **ret_reply, char *err, size_t errlen)
 {
-	(void)args;
+	struct inv_ctx x = { 0 };
+	const char *after;
+	size_t limit;
+	int rc;
+
 	(void)call;
-	return handle_list_of(d, "instances", false, ret_reply, err, errlen);
+	rc = page_args(args, "list", &after, NULL, NULL, &limit, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = hm_page_init(&x.page, limit, HM_IPC_PAGE_BYTES);
+	if (rc == 0)
+		rc = hosts_load(d, &x, false);
+	if (rc == 0)
+		rc = hm_store_instance_list_after(d->store, after, page_instance, &x);
+	rc = page_reply(&x, rc, "instances", ret_reply, err, errlen);
+	hosts_free(&x);
+	return rc;
 }
 
 /* an instance by name or UUID, else a host by name */
@@ -421,6 +515,517 @@ static int handle_show(struct hm_daemon *d, json_object *args, struct ipc_call *
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* ---- jobs and history: names for the ids the store keeps ---- */
+
+/* a host's name for a reply: the store's, else the corosync nodelist's,
+ * else its node id; JSON null for none (0) */
+static json_object *host_name_json(struct inv_ctx *x, uint32_t nodeid)
+{
+	struct host_row *h;
+	const char *name;
+	char buf[16];
+
+	if (!nodeid)
+		return NULL;
+	h = host_of(x, nodeid);
+	if (h)
+		return json_object_new_string(h->h->name);
+	name = hm_nodelist_name(&x->d->nodelist, nodeid);
+	if (name[0])
+		return json_object_new_string(name);
+	snprintf(buf, sizeof(buf), "%u", nodeid);
+	return json_object_new_string(buf);
+}
+
+/* the name of the instance with this uuid, or JSON null (none, or gone) */
+static json_object *instance_name_json(struct hm_daemon *d, const char *uuid)
+{
+	struct hm_instance *i = NULL;
+	json_object *o;
+
+	if (!uuid || hm_store_instance_get(d->store, uuid, &i) < 0)
+		return NULL;
+	o = json_object_new_string(i->name);
+	free(i);
+	return o;
+}
+
+static json_object *opt_str(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *opt_id(uint64_t id)
+{
+	return id ? json_object_new_int64((int64_t)id) : NULL;
+}
+
+static int count_step(const struct hm_job_step *row, void *data)
+{
+	(void)row;
+	++*(int64_t *)data;
+	return 0;
+}
+
+/* a job's own fields (job list's row, job show's head) */
+static json_object *job_json(struct inv_ctx *x, const struct hm_job *j, bool with_count)
+{
+	json_object *o = json_object_new_object();
+	int64_t steps = 0;
+
+	if (!o)
+		return NULL;
+	JADD(o, "id", json_object_new_int64((int64_t)j->id));
+	JADD(o, "kind", json_object_new_string(hm_job_kind_to_str(j->kind)));
+	JADD(o, "state", json_object_new_string(hm_job_state_to_str(j->state)));
+	JADD(o, "target_host", opt_id(j->target_host));
+	JADD(o, "host", host_name_json(x, j->target_host));
+	JADD(o, "instance", opt_str(j->instance));
+	JADD(o, "instance_name", instance_name_json(x->d, j->instance));
+	JADD(o, "created_ms", json_object_new_int64(j->created_ms));
+	JADD(o, "updated_ms", json_object_new_int64(j->updated_ms));
+	JADD(o, "reason", opt_str(j->reason));
+	if (with_count) {
+		if (hm_store_job_step_list(x->d->store, j->id, count_step, &steps) < 0) {
+			json_object_put(o);
+			return NULL;
+		}
+		JADD(o, "step_count", json_object_new_int64(steps));
+	}
+	return o;
+}
+
+static json_object *step_json(struct inv_ctx *x, const struct hm_job_step *st)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	JADD(o, "seq", json_object_new_int64(st->seq));
+	JADD(o, "action", json_object_new_string(hm_step_action_to_str(st->action)));
+	JADD(o, "instance", opt_str(st->instance));
+	JADD(o, "instance_name", instance_name_json(x->d, st->instance));
+	JADD(o, "host_id", opt_id(st->host));
+	JADD(o, "host", host_name_json(x, st->host));
+	JADD(o, "target_id", opt_id(st->target));
+	JADD(o, "target", host_name_json(x, st->target));
+	JADD(o, "state", json_object_new_string(hm_step_state_to_str(st->state)));
+	JADD(o, "result", opt_str(st->result));
+	JADD(o, "updated_ms", json_object_new_int64(st->updated_ms));
+	return o;
+}
+
+/* job list: every unfinished job and the latest finished ones, or all */
+struct job_list_ctx {
+	struct inv_ctx x;
+	struct hm_job_recent recent;
+	bool all;
+	int64_t after;
+};
+
+static int note_job(const struct hm_job *row, void *data)
+{
+	hm_job_recent_note(data, row);
+	return 0;
+}
+
+static int page_job(const struct hm_job *row, void *data)
+{
+	struct job_list_ctx *c = data;
+
+	if ((int64_t)row->id <= c->after || (!c->all && !hm_job_recent_shown(&c->recent, row)))
+		return 0;
+	return page_add(&c->x, job_json(&c->x, row, true), json_object_new_int64((int64_t)row->id));
+}
+
+static int handle_job_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			   json_object **ret_reply, char *err, size_t errlen)
+{
+	struct job_list_ctx c = { 0 };
+	json_object *v;
+	size_t limit;
+	int rc;
+
+	(void)call;
+	if (json_object_object_get_ex(args, "all", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			snprintf(err, errlen, "job list: 'all' must be true or false");
+			return -EINVAL;
+		}
+		c.all = json_object_get_boolean(v);
+	}
+	rc = page_args(args, "job list", NULL, &c.after, NULL, &limit, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = hm_page_init(&c.x.page, limit, HM_IPC_PAGE_BYTES);
+	if (rc == 0)
+		rc = hosts_load(d, &c.x, false);
+	if (rc == 0 && !c.all)
+		rc = hm_store_job_list(d->store, note_job, &c.recent);
+	if (rc == 0)
+		rc = hm_store_job_list(d->store, page_job, &c);
+	if (rc >= 0 && !c.all && !c.x.rc) {
+		*ret_reply = json_object_new_object();
+		if (*ret_reply)
+			JADD(*ret_reply, "hidden",
+			     json_object_new_int64((int64_t)hm_job_recent_hidden(&c.recent)));
+	}
+	rc = page_reply(&c.x, rc, "jobs", ret_reply, err, errlen);
+	hosts_free(&c.x);
+	return rc;
+}
+
+/* job show: the job's fields and its steps in seq order, paged */
+struct job_show_ctx {
+	struct inv_ctx x;
+	int64_t after;
+	bool started;		/* "after" was given: seq 0 was seen */
+};
+
+static int page_step(const struct hm_job_step *row, void *data)
+{
+	struct job_show_ctx *c = data;
+
+	if (c->started && (int64_t)row->seq <= c->after)
+		return 0;
+	return page_add(&c->x, step_json(&c->x, row), json_object_new_int64(row->seq));
+}
+
+static int handle_job_show(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			   json_object **ret_reply, char *err, size_t errlen)
+{
+	struct job_show_ctx c = { 0 };
+	struct hm_job *job = NULL;
+	json_object *v;
+	size_t limit;
+	int64_t id;
+	int rc;
+
+	(void)call;
+	if (!json_object_object_get_ex(args, "id", &v) || !json_object_is_type(v, json_type_int) ||
+	    (id = json_object_get_int64(v)) <= 0) {
+		snprintf(err, errlen, "job show: 'id' must be a positive integer");
+		return -EINVAL;
+	}
+	rc = page_args(args, "job show", NULL, &c.after, &c.started, &limit, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = hm_store_job_get(d->store, (uint64_t)id, &job);
+	if (rc == -ENOENT) {
+		snprintf(err, errlen, "there is no job %lld (hamonctl job list --all lists them)",
+			 (long long)id);
+		return -ENOENT;
+	}
+	if (rc == 0)
+		rc = hm_page_init(&c.x.page, limit, HM_IPC_PAGE_BYTES);
+	if (rc == 0)
+		rc = hosts_load(d, &c.x, false);
+	if (rc == 0 && !(*ret_reply = job_json(&c.x, job, false)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = hm_store_job_step_list(d->store, job->id, page_step, &c);
+	rc = page_reply(&c.x, rc, "steps", ret_reply, err, errlen);
+	hosts_free(&c.x);
+	free(job);
+	return rc;
+}
+
+/* ---- history ---- */
+
+/* a host by name, else by node id: 0 and *ret (free it), or -ENOENT */
+static int host_lookup(struct hm_daemon *d, const char *arg, struct hm_host **ret)
+{
+	char *end;
+	unsigned long long id;
+
+	*ret = NULL;
+	if (hm_store_host_get_by_name(d->store, arg, ret) == 0)
+		return 0;
+	errno = 0;
+	id = strtoull(arg, &end, 10);
+	if (arg[0] >= '1' && arg[0] <= '9' && !*end && !errno && id <= UINT32_MAX &&
+	    hm_store_host_get(d->store, (uint32_t)id, ret) == 0)
+		return 0;
+	return -ENOENT;
+}
+
+/* a canonical uuid: 8-4-4-4-12 lower-case hex */
+static bool uuid_like(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+			return false;
+		}
+	}
+	return s[36] == '\0';
+}
+
+struct history_ctx {
+	struct inv_ctx x;
+	char instance[40];	/* the uuid asked for, or "" */
+	int64_t job;		/* 0 = any */
+	int64_t since_ms;	/* INT64_MIN = any time */
+	int64_t after;
+	uint64_t skip;		/* matching events to pass over first (--limit) */
+	uint64_t matched;
+};
+
+static bool event_matches(const struct history_ctx *c, const struct hm_history_event *e)
+{
+	return (!c->instance[0] || (e->instance && !strcmp(e->instance, c->instance))) &&
+	       (!c->job || (int64_t)e->job == c->job) && e->ts_ms >= c->since_ms;
+}
+
+static int count_event(const struct hm_history_event *row, void *data)
+{
+	struct history_ctx *c = data;
+
+	c->matched += event_matches(c, row);
+	return 0;
+}
+
+static json_object *event_json(struct history_ctx *c, const struct hm_history_event *e)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	JADD(o, "id", json_object_new_int64((int64_t)e->id));
+	JADD(o, "ts_ms", json_object_new_int64(e->ts_ms));
+	JADD(o, "kind", json_object_new_string(e->kind));
+	JADD(o, "host_id", opt_id(e->host));
+	JADD(o, "host", host_name_json(&c->x, e->host));
+	JADD(o, "instance", opt_str(e->instance));
+	JADD(o, "instance_name", instance_name_json(c->x.d, e->instance));
+	JADD(o, "job", opt_id(e->job));
+	JADD(o, "message", json_object_new_string(e->message));
+	return o;
+}
+
+static int page_event(const struct hm_history_event *row, void *data)
+{
+	struct history_ctx *c = data;
+
+	if ((int64_t)row->id <= c->after || !event_matches(c, row))
+		return 0;
+	if (c->skip) {
+		c->skip--;
+		return 0;
+	}
+	return page_add(&c->x, event_json(c, row), json_object_new_int64((int64_t)row->id));
+}
+
+/* an optional non-negative integer argument; -EINVAL with err */
+static int arg_count(json_object *args, const char *key, int64_t min, int64_t *ret,
+		     char *err, size_t errlen)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(args, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min) {
+		snprintf(err, errlen, "history: '%s' must be an integer of at least %lld", key,
+			 (long long)min);
+		return -EINVAL;
+	}
+	*ret = json_object_get_int64(v);
+	return 0;
+}
+
+static int handle_history(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			  json_object **ret_reply, char *err, size_t errlen)
+{
+	struct history_ctx c = { .since_ms = INT64_MIN };
+	const char *host = arg_str(args, "host"), *inst = arg_str(args, "instance");
+	struct hm_instance *i = NULL;
+	struct hm_host *h = NULL;
+	int64_t since_s = -1, last = 0, now_ms;
+	uint32_t nodeid = 0;
+	size_t limit;
+	int rc;
+
+	(void)call;
+	if ((json_object_object_get_ex(args, "host", NULL) && !host) ||
+	    (json_object_object_get_ex(args, "instance", NULL) && !inst)) {
+		snprintf(err, errlen, "history: 'host' and 'instance' must be strings");
+		return -EINVAL;
+	}
+	rc = page_args(args, "history", NULL, &c.after, NULL, &limit, err, errlen);
+	if (rc == 0)
+		rc = arg_count(args, "job", 1, &c.job, err, errlen);
+	if (rc == 0)
+		rc = arg_count(args, "since_s", 0, &since_s, err, errlen);
+	if (rc == 0)
+		rc = arg_count(args, "last", 1, &last, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (host) {
+		if (host_lookup(d, host, &h) < 0) {
+			snprintf(err, errlen, "history: no host named '%.64s' (hamonctl host-list)", host);
+			return -ENOENT;
+		}
+		nodeid = h->nodeid;
+		free(h);
+	}
+	if (inst) {
+		/* an instance gone from the store keeps its history: by uuid */
+		if (hm_store_instance_get_by_name(d->store, inst, &i) == 0)
+			snprintf(c.instance, sizeof(c.instance), "%s", i->uuid);
+		else if (uuid_like(inst))
+			snprintf(c.instance, sizeof(c.instance), "%s", inst);
+		else {
+			snprintf(err, errlen, "history: no instance named '%.64s' (hamonctl list)", inst);
+			return -ENOENT;
+		}
+		free(i);
+	}
+	/* hamonctl sends at most 100 years; anything before the epoch is all */
+	now_ms = (int64_t)d->seam.wall_ms(d->seam.ctx);
+	if (since_s >= 0 && since_s <= now_ms / 1000)
+		c.since_ms = now_ms - since_s * 1000;
+	rc = hm_page_init(&c.x.page, limit, HM_IPC_PAGE_BYTES);
+	if (rc == 0)
+		rc = hosts_load(d, &c.x, false);
+	/* --limit N: the N newest events, so pass over the others first */
+	if (rc == 0 && last > 0 && !c.after) {
+		rc = hm_store_history_list(d->store, nodeid, count_event, &c);
+		c.skip = c.matched > (uint64_t)last ? c.matched - (uint64_t)last : 0;
+	}
+	if (rc == 0)
+		rc = hm_store_history_list(d->store, nodeid, page_event, &c);
+	rc = page_reply(&c.x, rc, "events", ret_reply, err, errlen);
+	hosts_free(&c.x);
+	return rc;
+}
+
+/* ---- host flags: an operator's disable/enable, reserve/unreserve ---- */
+
+/* the timeline says who changed a host's flags: "host.disabled", ... */
+static void host_flags_history(struct hm_daemon *d, json_object *accepted)
+{
+	static const struct { const char *key, *on, *off; } flags[] = {
+		{ "disabled", "disabled", "enabled" }, { "reserved", "reserved", "unreserved" },
+	};
+	json_object *v, *host, *id;
+	char kind[64], msg[256];
+	size_t i;
+
+	if (!d->jobs || !json_object_object_get_ex(accepted, "host", &host) ||
+	    !json_object_object_get_ex(accepted, "nodeid", &id))
+		return;
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (!json_object_object_get_ex(accepted, flags[i].key, &v))
+			continue;
+		snprintf(kind, sizeof(kind), "host.%s", json_object_get_boolean(v) ? flags[i].on : flags[i].off);
+		snprintf(msg, sizeof(msg), "%s %s by an operator (hamonctl)", json_object_get_string(host),
+			 json_object_get_boolean(v) ? flags[i].on : flags[i].off);
+		hm_jobs_issue_history(d->jobs, 0, kind, (uint32_t)json_object_get_int64(id), NULL, msg);
+	}
+}
+
+static void host_flags_done(void *data, int rc, uint64_t seq, const char *message)
+{
+	struct ipc_call *call = data;
+
+	if (rc < 0) {
+		ipc_reply_error(call->c, call->id, rc, message);
+	} else {
+		JADD(call->accepted, "seq", json_object_new_int64((int64_t)seq));
+		ipc_reply(call->c, call->id, 0, call->accepted);
+		host_flags_history(ipc_daemon, call->accepted);
+	}
+	json_object_put(call->accepted);
+	qb_ipcs_connection_unref(call->c);
+	free(call);
+}
+
+static const char *const host_flag_keys[] = { "disabled", "reserved" };
+
+static int handle_host_flags(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			     json_object **ret_reply, char *err, size_t errlen)
+{
+	const char *name = arg_str(args, "host");
+	json_object *payload = NULL, *accepted = NULL, *v;
+	struct ipc_call *later = NULL;
+	struct hm_host *h = NULL;
+	size_t k, n = 0;
+	int rc;
+
+	(void)ret_reply;
+	if (!name) {
+		snprintf(err, errlen, "host flags: 'host' must be a string (a name or a node id)");
+		return -EINVAL;
+	}
+	json_object_object_foreach(args, key, val) {
+		(void)val;
+		for (k = 0; k < 2 && strcmp(key, host_flag_keys[k]); k++)
+			;
+		if (k == 2 && strcmp(key, "host")) {
+			snprintf(err, errlen, "host flags: unknown argument '%.32s' (disabled, reserved)",
+				 key);
+			return -EINVAL;
+		}
+	}
+	if (host_lookup(d, name, &h) < 0) {
+		snprintf(err, errlen, "no host named '%.64s' (hamonctl host-list)", name);
+		return -ENOENT;
+	}
+	payload = json_object_new_object();
+	accepted = json_object_new_object();
+	later = calloc(1, sizeof(*later));
+	if (!payload || !accepted || !later) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	JADD(payload, "nodeid", json_object_new_int64(h->nodeid));
+	JADD(accepted, "host", json_object_new_string(h->name));
+	JADD(accepted, "nodeid", json_object_new_int64(h->nodeid));
+	for (k = 0; k < 2; k++) {
+		if (!json_object_object_get_ex(args, host_flag_keys[k], &v))
+			continue;
+		if (!json_object_is_type(v, json_type_boolean)) {
+			snprintf(err, errlen, "host flags: '%s' must be true or false", host_flag_keys[k]);
+			rc = -EINVAL;
+			goto fail;
+		}
+		JADD(payload, host_flag_keys[k], json_object_new_int(json_object_get_boolean(v)));
+		JADD(accepted, host_flag_keys[k], json_object_new_boolean(json_object_get_boolean(v)));
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "host flags: nothing to change (disabled, reserved)");
+		rc = -EINVAL;
+		goto fail;
+	}
+	*later = *call;
+	later->accepted = accepted;
+	qb_ipcs_connection_ref(later->c);
+	rc = hm_replica_submit(d->replica, HM_OP_HOST_FLAGS,
+			       json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN),
+			       host_flags_done, later, err, errlen);
+	if (rc < 0) {
+		qb_ipcs_connection_unref(later->c);
+		goto fail;
+	}
+	hm_log_notice("hamonctl: host %s (%u): %s submitted", h->name, h->nodeid,
+		      json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+	json_object_put(payload);
+	free(h);
+	return HM_IPC_PENDING;
+fail:
+	json_object_put(payload);
+	json_object_put(accepted);
+	free(later);
+	free(h);
+	return rc;
 }
 
 static int handle_config_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
@@ -544,6 +1149,10 @@ static const struct ipc_handler handlers[] = {
 	{ HM_REQ_HOST_LIST, "host-list", false, handle_host_list },
 	{ HM_REQ_LIST, "list", false, handle_list },
 	{ HM_REQ_SHOW, "show", false, handle_show },
+	{ HM_REQ_JOB_LIST, "job list", false, handle_job_list },
+	{ HM_REQ_JOB_SHOW, "job show", false, handle_job_show },
+	{ HM_REQ_HISTORY, "history", false, handle_history },
+	{ HM_REQ_HOST_FLAGS, "host flags", true, handle_host_flags },
 };
 
 static const struct ipc_handler *handler_find(int32_t id)

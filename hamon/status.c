@@ -178,3 +178,123 @@ json_object *hm_status_to_json(const struct hm_status_info *info)
 	}
 	return st;
 }
+
+/* ---- pages of a paged reply ---- */
+
+int hm_page_init(struct hm_page *p, size_t max_rows, size_t max_bytes)
+{
+	*p = (struct hm_page){ .max_rows = max_rows ? max_rows : 1, .max_bytes = max_bytes };
+	p->rows = json_object_new_array();
+	return p->rows ? 0 : -ENOMEM;
+}
+
+int hm_page_add(struct hm_page *p, json_object *row, json_object *cursor)
+{
+	const char *text;
+	size_t len;
+
+	if (!row || !cursor)
+		goto nomem;
+	if (p->full)
+		goto full;
+	text = json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN);
+	if (!text)
+		goto nomem;
+	len = strlen(text) + 1;		/* and its comma */
+	if (p->count > 0 && (p->count >= p->max_rows || p->bytes + len > p->max_bytes)) {
+		p->full = true;
+		goto full;
+	}
+	if (json_object_array_add(p->rows, row) != 0)
+		goto nomem;
+	p->count++;
+	p->bytes += len;
+	json_object_put(p->next);
+	p->next = cursor;
+	return 0;
+full:
+	json_object_put(row);
+	json_object_put(cursor);
+	return 1;
+nomem:
+	json_object_put(row);
+	json_object_put(cursor);
+	return -ENOMEM;
+}
+
+int hm_page_finish(struct hm_page *p, json_object *reply, const char *key)
+{
+	int rc = 0;
+
+	if (json_object_object_add(reply, key, p->rows) != 0) {
+		json_object_put(p->rows);
+		rc = -ENOMEM;
+	}
+	p->rows = NULL;
+	if (p->full && rc == 0) {
+		if (json_object_object_add(reply, "next", p->next) != 0) {
+			json_object_put(p->next);
+			rc = -ENOMEM;
+		}
+		p->next = NULL;
+	}
+	hm_page_free(p);
+	return rc;
+}
+
+void hm_page_free(struct hm_page *p)
+{
+	json_object_put(p->rows);
+	json_object_put(p->next);
+	p->rows = NULL;
+	p->next = NULL;
+}
+
+/* ---- which jobs `job list` shows ---- */
+
+bool hm_job_state_finished(enum hm_job_state state)
+{
+	return state == HM_JOB_DONE || state == HM_JOB_FAILED || state == HM_JOB_CANCELLED;
+}
+
+/* a ended after b: later update, then higher id */
+static bool newer(int64_t a_ms, uint64_t a_id, int64_t b_ms, uint64_t b_id)
+{
+	return a_ms != b_ms ? a_ms > b_ms : a_id > b_id;
+}
+
+void hm_job_recent_note(struct hm_job_recent *r, const struct hm_job *job)
+{
+	size_t i;
+
+	if (!hm_job_state_finished(job->state))
+		return;
+	r->finished++;
+	/* where it goes among the newest, or nowhere */
+	for (i = 0; i < r->n && !newer(job->updated_ms, job->id, r->top[i].updated_ms, r->top[i].id); i++)
+		;
+	if (i == HM_JOBS_RECENT)
+		return;
+	if (r->n < HM_JOBS_RECENT)
+		r->n++;
+	memmove(&r->top[i + 1], &r->top[i], (r->n - 1 - i) * sizeof(r->top[0]));
+	r->top[i].updated_ms = job->updated_ms;
+	r->top[i].id = job->id;
+}
+
+bool hm_job_recent_shown(const struct hm_job_recent *r, const struct hm_job *job)
+{
+	size_t i;
+
+	if (!hm_job_state_finished(job->state))
+		return true;
+	for (i = 0; i < r->n; i++)
+		if (r->top[i].id == job->id)
+			return true;
+	return false;
+}
+
+size_t hm_job_recent_hidden(const struct hm_job_recent *r)
+{
+	return r->finished - r->n;
+}

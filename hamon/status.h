@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What `hamonctl status` shows, built as JSON from the membership module
- * and the corosync nodelist.  Pure: no I/O.
+ * and the corosync nodelist; and the pure parts of the other replies: the
+ * pages of the lists, which jobs `job list` shows.  Pure: no I/O.
  */
 #ifndef HM_STATUS_H
 #define HM_STATUS_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "membership.h"
@@ -63,5 +66,55 @@ const char *hm_host_state_now(const struct hm_membership *m, uint32_t nodeid,
 
 /* "1.2c": rep node id and seq in hex, as corosync logs them */
 void hm_ring_id_format(const struct hm_ring_id *ring, char *buf, size_t len);
+
+/*
+ * One page of a paged reply (ipc_proto.h): rows are added in cursor order
+ * until max_rows, or max_bytes of their JSON, would be passed; the row that
+ * does not fit proves that more remain.  The first row always fits, so a
+ * client always moves on.
+ */
+struct hm_page {
+	json_object *rows;		/* the array; owned until hm_page_finish() */
+	json_object *next;		/* the cursor of the last row added */
+	size_t count, bytes;
+	size_t max_rows, max_bytes;
+	bool full;			/* a row was turned away: more remain */
+};
+
+/* 0 or -ENOMEM (nothing to free then) */
+int hm_page_init(struct hm_page *p, size_t max_rows, size_t max_bytes);
+/*
+ * Add row, whose cursor is cursor (both taken, whatever happens).  0 when
+ * added; 1 when the page is full (the row is dropped, and the caller stops
+ * and replies); -ENOMEM.
+ */
+int hm_page_add(struct hm_page *p, json_object *row, json_object *cursor);
+/* put the rows into reply under key, and "next" when the page was full;
+ * the page is empty afterwards.  0 or -ENOMEM (the page is freed anyway) */
+int hm_page_finish(struct hm_page *p, json_object *reply, const char *key);
+void hm_page_free(struct hm_page *p);	/* after init, when not finished */
+
+/*
+ * `hamonctl job list` without --all: every unfinished job (accepted,
+ * running) and the HM_JOBS_RECENT most recently ended ones (by updated
+ * time, then id).  Note every job once (hm_job_recent_note), then ask
+ * hm_job_recent_shown() of each.
+ */
+#define HM_JOBS_RECENT 20
+
+struct hm_job_recent {
+	size_t n;			/* in top[], the newest first */
+	size_t finished;		/* ended jobs noted */
+	struct {
+		int64_t updated_ms;
+		uint64_t id;
+	} top[HM_JOBS_RECENT];
+};
+
+bool hm_job_state_finished(enum hm_job_state state);
+void hm_job_recent_note(struct hm_job_recent *r, const struct hm_job *job);
+bool hm_job_recent_shown(const struct hm_job_recent *r, const struct hm_job *job);
+/* ended jobs that hm_job_recent_shown() leaves out */
+size_t hm_job_recent_hidden(const struct hm_job_recent *r);
 
 #endif

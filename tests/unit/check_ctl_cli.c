@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check_common.h"
 #include "ctl_cli.h"
@@ -23,6 +24,9 @@ static size_t out_len;
 
 static void setup(void)
 {
+	/* times are shown in local time: make it one the tests know */
+	setenv("TZ", "UTC", 1);
+	tzset();
 	inv = NULL;
 	err[0] = '\0';
 	out_buf = NULL;
@@ -337,10 +341,18 @@ START_TEST(test_command_table)
 		ck_assert_ptr_eq(hm_ctl_command_find(c->name), c);
 		for (d = c + 1; d->name; d++) {
 			ck_assert_str_ne(c->name, d->name);
-			ck_assert_int_ne(c->id, d->id);
+			/* the host flag commands share one request, their
+			 * arguments differ */
+			if (c->id != HM_REQ_HOST_FLAGS)
+				ck_assert_int_ne(c->id, d->id);
 		}
+		/* a paged command reads; a write never is */
+		ck_assert(!(c->rows_key && c->needs_write));
 	}
-	ck_assert_int_eq(c - hm_ctl_commands, 8);
+	ck_assert_int_eq(c - hm_ctl_commands, 15);
+	ck_assert_str_eq(hm_ctl_command_find("list")->rows_key, "instances");
+	ck_assert_str_eq(hm_ctl_command_find("history")->rows_key, "events");
+	ck_assert_ptr_null(hm_ctl_command_find("host-list")->rows_key);
 }
 END_TEST
 
@@ -361,6 +373,12 @@ START_TEST(test_usage)
 	hm_ctl_usage(out, hm_ctl_command_find("status"));
 	assert_contains(text(), "Usage: hamonctl [options] status\n");
 	assert_contains(text(), "ipc_read_group");
+	hm_ctl_usage(out, hm_ctl_command_find("history"));
+	assert_contains(text(), "Usage: hamonctl [options] history [<host>] [--instance <name|uuid>]");
+	assert_contains(text(), "  --since DURATION    only those newer: 90s, 15m, 2h, 7d, 1w, 1h30m\n"
+			"  --limit N           only the N newest (still oldest first)\n\nIt only reads");
+	hm_ctl_usage(out, hm_ctl_command_find("job list"));
+	assert_contains(text(), "list the unfinished jobs and the 20 latest finished ones");
 }
 END_TEST
 
@@ -862,14 +880,14 @@ START_TEST(test_inventory_commands)
 	ck_assert_int_eq(PARSE("host-list"), 0);
 	ck_assert_int_eq(inv->command->id, HM_REQ_HOST_LIST);
 	reply = json("{\"hosts\": [{\"nodeid\": 1, \"name\": \"node1\", \"state\": \"online\","
-		     " \"maintenance\": false, \"disabled\": false, \"vcpus_used\": \"2/8\","
+		     " \"maintenance\": false, \"disabled\": false, \"reserved\": true, \"vcpus_used\": \"2/8\","
 		     " \"memory_used\": \"128/16384\", \"instances\": 2},"
 		     " {\"nodeid\": 22, \"name\": \"a-much-longer-name\", \"state\": 5}]}");
 	hm_ctl_render(out, inv, reply);
 	ck_assert_str_eq(text(),
-		"Nodeid  Name                State   Maintenance  Disabled  vCPUs used/total  MiB used/total  Instances\n"
-		"1       node1               online  no           no        2/8               128/16384       2\n"
-		"22      a-much-longer-name  5       -            -         -                 -               -\n");
+		"Nodeid  Name                State   Maintenance  Disabled  Reserved  vCPUs used/total  MiB used/total  Instances\n"
+		"1       node1               online  no           no        yes       2/8               128/16384       2\n"
+		"22      a-much-longer-name  5       -            -         -         -                 -               -\n");
 	json_object_put(reply);
 
 	ck_assert_int_eq(PARSE("list"), 0);
@@ -983,6 +1001,578 @@ START_TEST(test_render_log_level)
 }
 END_TEST
 
+
+/* ---- paging ------------------------------------------------------------ */
+
+/* merge a page given as text; the return of hm_ctl_page_merge */
+static int merge(json_object **acc, const char *page)
+{
+	return hm_ctl_page_merge(inv, acc, json(page), err, sizeof(err));
+}
+
+static const char *args_text(void)
+{
+	return json_object_to_json_string_ext(inv->args, JSON_C_TO_STRING_PLAIN);
+}
+
+START_TEST(test_page_merge_malformed)
+{
+	json_object *acc = NULL;
+
+	ck_assert_int_eq(PARSE("list"), 0);
+	/* a "next" with nothing to move on from */
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [], \"next\": \"a\"}"), -EBADMSG);
+	ck_assert_ptr_null(acc);
+	ck_assert_str_eq(err, "hamond's paging does not move on (next \"a\" after none, 0 rows)");
+	/* rows that are not an array, but more promised */
+	ck_assert_int_eq(merge(&acc, "{\"instances\": 7, \"next\": \"a\"}"), -EBADMSG);
+	ck_assert_str_eq(err, "a page of hamond's reply has no 'instances' array");
+	/* a cursor of the wrong kind */
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [1], \"next\": [\"a\"]}"), -EBADMSG);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [1], \"next\": 1.5}"), -EBADMSG);
+
+	/* the second page goes backwards: refused, everything dropped */
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"b\"}], \"next\": \"b\"}"), 1);
+	ck_assert_str_eq(args_text(), "{\"after\":\"b\"}");
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"c\"}], \"next\": \"a\"}"), -EBADMSG);
+	ck_assert_ptr_null(acc);
+	ck_assert_str_eq(err, "hamond's paging does not move on (next \"a\" after \"b\", 1 rows)");
+	/* ... or stands still, or changes the kind of cursor */
+	ck_assert_int_eq(PARSE("list"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [1], \"next\": \"b\"}"), 1);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [2], \"next\": \"b\"}"), -EBADMSG);
+	ck_assert_int_eq(PARSE("list"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [1], \"next\": \"b\"}"), 1);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [2], \"next\": 5}"), -EBADMSG);
+	/* a later page without its rows */
+	ck_assert_int_eq(PARSE("list"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [1], \"next\": \"b\"}"), 1);
+	ck_assert_int_eq(merge(&acc, "{\"hosts\": []}"), -EBADMSG);
+	ck_assert_ptr_null(acc);
+}
+END_TEST
+
+START_TEST(test_page_merge)
+{
+	json_object *acc = NULL;
+
+	/* one page, complete: the reply as it is */
+	ck_assert_int_eq(PARSE("list"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"a\"}]}"), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(acc, JSON_C_TO_STRING_PLAIN),
+			 "{\"instances\":[{\"uuid\":\"a\"}]}");
+	ck_assert_str_eq(args_text(), "{}");
+	json_object_put(acc);
+	acc = NULL;
+
+	/* three pages: one array, in order, no "next"; each request asks
+	 * after the previous page's cursor */
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"a\"}, {\"uuid\": \"b\"}],"
+			       " \"next\": \"b\"}"), 1);
+	ck_assert_str_eq(args_text(), "{\"after\":\"b\"}");
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"c\"}], \"next\": \"c\","
+			       " \"other\": 1}"), 1);
+	ck_assert_str_eq(args_text(), "{\"after\":\"c\"}");
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"d\"}]}"), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(acc, JSON_C_TO_STRING_PLAIN),
+			 "{\"instances\":[{\"uuid\":\"a\"},{\"uuid\":\"b\"},{\"uuid\":\"c\"},{\"uuid\":\"d\"}]}");
+	/* and the table shows them all */
+	hm_ctl_render(out, inv, acc);
+	ck_assert_str_eq(text(),
+		"Name  Host  State  Requested  Policy  Storage  vCPUs  MiB  UUID\n"
+		"-     -     -      -          -       -        -      -    a\n"
+		"-     -     -      -          -       -        -      -    b\n"
+		"-     -     -      -          -       -        -      -    c\n"
+		"-     -     -      -          -       -        -      -    d\n");
+	json_object_put(acc);
+	acc = NULL;
+
+	/* a reply that knows nothing of pages: shown as it is, "?" */
+	ck_assert_int_eq(PARSE("list"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": \"many\"}"), 0);
+	ck_assert_ptr_nonnull(acc);
+	json_object_put(acc);
+	acc = NULL;
+	/* a last page with "next": null is complete */
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [], \"next\": null}"), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(acc, JSON_C_TO_STRING_PLAIN),
+			 "{\"instances\":[]}");
+	json_object_put(acc);
+	acc = NULL;
+
+	/* an unpaged command: the reply, whatever it holds */
+	ck_assert_int_eq(PARSE("status"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"next\": \"x\"}"), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(acc, JSON_C_TO_STRING_PLAIN),
+			 "{\"next\":\"x\"}");
+	json_object_put(acc);
+}
+END_TEST
+
+START_TEST(test_page_merge_json_shape)
+{
+	json_object *acc = NULL, *back;
+
+	/* --json prints the merged reply: the shape of one reply */
+	ck_assert_int_eq(PARSE("list", "--json"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"1\"}], \"next\": \"1\"}"), 1);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"2\"}], \"next\": \"2\"}"), 1);
+	ck_assert_int_eq(merge(&acc, "{\"instances\": [{\"uuid\": \"3\"}]}"), 0);
+	hm_ctl_render(out, inv, acc);
+	back = json_tokener_parse(text());
+	ck_assert_ptr_nonnull(back);
+	ck_assert(json_object_equal(acc, back));
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(back, "instances")), 3);
+	ck_assert(!json_object_object_get_ex(back, "next", NULL));
+	json_object_put(back);
+	json_object_put(acc);
+}
+END_TEST
+/* ---- jobs, history, host flags: invalid command lines ------------------ */
+
+START_TEST(test_job_invalid)
+{
+	assert_usage_error(PARSE("job"), "'job' needs a subcommand (see hamonctl --help)");
+	assert_usage_error(PARSE("job", "frob"), "'job' needs a subcommand (see hamonctl --help)");
+	assert_usage_error(PARSE("job", "list", "--frob"),
+			   "job list: unknown option '--frob' (it takes --all)");
+	assert_usage_error(PARSE("job", "list", "7"),
+			   "job list: unexpected argument '7' (hamonctl job show <id> shows one job)");
+	assert_usage_error(PARSE("job", "show"),
+			   "job show: missing job id (hamonctl job list shows them)");
+	assert_usage_error(PARSE("job", "show", "abc"),
+			   "job show: 'abc' is not a job id (a positive integer, see hamonctl job list)");
+	assert_usage_error(PARSE("job", "show", "0"),
+			   "job show: '0' is not a job id (a positive integer, see hamonctl job list)");
+	assert_usage_error(PARSE("job", "show", "012"),
+			   "job show: '012' is not a job id (a positive integer, see hamonctl job list)");
+	assert_usage_error(PARSE("job", "show", "12x"),
+			   "job show: '12x' is not a job id (a positive integer, see hamonctl job list)");
+	assert_usage_error(PARSE("job", "show", ""),
+			   "job show: '' is not a job id (a positive integer, see hamonctl job list)");
+	/* one past what JSON's integers carry */
+	assert_usage_error(PARSE("job", "show", "9223372036854775808"),
+			   "job show: '9223372036854775808' is not a job id (a positive integer, "
+			   "see hamonctl job list)");
+	assert_usage_error(PARSE("job", "show", "--all"), "job show: unknown option '--all'");
+	assert_usage_error(PARSE("job", "show", "1", "2"),
+			   "job show: unexpected argument '2' (it takes one job id)");
+}
+END_TEST
+
+START_TEST(test_duration_parse)
+{
+	uint64_t s = 77;
+
+	/* invalid first: nothing is written */
+	ck_assert_int_eq(hm_ctl_duration_parse(NULL, &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("", &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("h", &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("5x", &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("-5m", &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("5 m", &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("1h30", &s), -EINVAL);	/* 30 what? */
+	ck_assert_int_eq(hm_ctl_duration_parse("1.5h", &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("5mm", &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("99999999999999999999999s", &s), -ERANGE);
+	ck_assert_int_eq(hm_ctl_duration_parse("101y", &s), -EINVAL);
+	ck_assert_int_eq(hm_ctl_duration_parse("36601d", &s), -ERANGE);
+	ck_assert_int_eq(hm_ctl_duration_parse("36600d1s", &s), -ERANGE);
+	ck_assert_uint_eq(s, 77);
+
+	ck_assert_int_eq(hm_ctl_duration_parse("0", &s), 0);
+	ck_assert_uint_eq(s, 0);
+	ck_assert_int_eq(hm_ctl_duration_parse("90", &s), 0);
+	ck_assert_uint_eq(s, 90);
+	ck_assert_int_eq(hm_ctl_duration_parse("90s", &s), 0);
+	ck_assert_uint_eq(s, 90);
+	ck_assert_int_eq(hm_ctl_duration_parse("15m", &s), 0);
+	ck_assert_uint_eq(s, 900);
+	ck_assert_int_eq(hm_ctl_duration_parse("2h", &s), 0);
+	ck_assert_uint_eq(s, 7200);
+	ck_assert_int_eq(hm_ctl_duration_parse("7d", &s), 0);
+	ck_assert_uint_eq(s, 604800);
+	ck_assert_int_eq(hm_ctl_duration_parse("1w", &s), 0);
+	ck_assert_uint_eq(s, 604800);
+	ck_assert_int_eq(hm_ctl_duration_parse("1h30m", &s), 0);
+	ck_assert_uint_eq(s, 5400);
+	ck_assert_int_eq(hm_ctl_duration_parse("1d2h3m4s", &s), 0);
+	ck_assert_uint_eq(s, 93784);
+	ck_assert_int_eq(hm_ctl_duration_parse("36600d", &s), 0);
+	ck_assert_uint_eq(s, 36600ULL * 86400);
+}
+END_TEST
+
+START_TEST(test_history_invalid)
+{
+	assert_usage_error(PARSE("history", "node1", "node2"),
+			   "history: unexpected argument 'node2' (it takes one host)");
+	assert_usage_error(PARSE("history", ""), "history: empty host");
+	assert_usage_error(PARSE("history", "--frob"), "history: unknown option '--frob'");
+	assert_usage_error(PARSE("history", "--instances", "x"), "history: unknown option '--instances'");
+	assert_usage_error(PARSE("history", "--instance"),
+			   "history: option --instance needs a value (an instance name or uuid)");
+	assert_usage_error(PARSE("history", "--instance", "--job", "5"),
+			   "history: option --instance needs a value (an instance name or uuid)");
+	assert_usage_error(PARSE("history", "--instance="), "history: --instance: empty name");
+	assert_usage_error(PARSE("history", "--job", "x"),
+			   "history: --job 'x' is not a job id (a positive integer)");
+	assert_usage_error(PARSE("history", "--job=0"),
+			   "history: --job '0' is not a job id (a positive integer)");
+	assert_usage_error(PARSE("history", "--limit", "-3"),
+			   "history: option --limit needs a value (how many of the latest events)");
+	assert_usage_error(PARSE("history", "--limit", "ten"),
+			   "history: --limit 'ten' is not a count (a positive integer)");
+	assert_usage_error(PARSE("history", "--since", "yesterday"),
+			   "history: --since 'yesterday' is not a duration (e.g. 90s, 15m, 2h, 7d, "
+			   "1h30m; at most 100 years)");
+	assert_usage_error(PARSE("history", "--since"),
+			   "history: option --since needs a value (a duration, e.g. 90s, 15m, 2h, 7d, 1h30m)");
+	assert_usage_error(PARSE("history", "--job", "1", "--job", "2"),
+			   "history: option --job given twice");
+	assert_usage_error(PARSE("history", "--since=1h", "--since", "2h"),
+			   "history: option --since given twice");
+}
+END_TEST
+
+START_TEST(test_host_flags_invalid)
+{
+	assert_usage_error(PARSE("host"), "'host' needs a subcommand (see hamonctl --help)");
+	assert_usage_error(PARSE("host", "node2"), "'host' needs a subcommand (see hamonctl --help)");
+	assert_usage_error(PARSE("host", "disable"),
+			   "host disable: missing host (a name or node id, see hamonctl host-list)");
+	assert_usage_error(PARSE("host", "enable", "--json"),
+			   "host enable: missing host (a name or node id, see hamonctl host-list)");
+	assert_usage_error(PARSE("host", "reserve", "a", "b"), "host reserve: unexpected argument 'b'");
+	assert_usage_error(PARSE("host", "unreserve", "--force", "a"),
+			   "host unreserve: unknown option '--force'");
+	assert_usage_error(PARSE("host", "disable", ""), "host disable: empty host");
+	/* host-list is still one word */
+	assert_usage_error(PARSE("host-list", "x"), "host-list: unexpected argument 'x' (it takes none)");
+}
+END_TEST
+
+/* ---- jobs, history, host flags: valid command lines -------------------- */
+
+START_TEST(test_job_parse)
+{
+	ck_assert_int_eq(PARSE("job", "list"), 0);
+	ck_assert_int_eq(inv->command->id, HM_REQ_JOB_LIST);
+	ck_assert(!inv->command->needs_write);
+	ck_assert_str_eq(args_text(), "{}");
+	ck_assert_int_eq(PARSE("job", "list", "--all", "-j"), 0);
+	ck_assert_str_eq(args_text(), "{\"all\":true}");
+	ck_assert(inv->json);
+
+	ck_assert_int_eq(PARSE("job", "show", "7241234567890123"), 0);
+	ck_assert_int_eq(inv->command->id, HM_REQ_JOB_SHOW);
+	ck_assert_str_eq(args_text(), "{\"id\":7241234567890123}");
+	ck_assert_int_eq(PARSE("--json", "job", "show", "9223372036854775807"), 0);
+	ck_assert_str_eq(args_text(), "{\"id\":9223372036854775807}");
+}
+END_TEST
+
+START_TEST(test_history_parse)
+{
+	ck_assert_int_eq(PARSE("history"), 0);
+	ck_assert_int_eq(inv->command->id, HM_REQ_HISTORY);
+	ck_assert(!inv->command->needs_write);
+	ck_assert_str_eq(args_text(), "{}");
+
+	ck_assert_int_eq(PARSE("history", "node2", "--instance", "vm1", "--job", "42",
+			       "--since", "1h30m", "--limit", "20"), 0);
+	ck_assert_str_eq(args_text(), "{\"host\":\"node2\",\"instance\":\"vm1\",\"job\":42,"
+			 "\"since_s\":5400,\"last\":20}");
+	/* attached values, options before the host, "-" is a host */
+	ck_assert_int_eq(PARSE("history", "--limit=5", "--instance=-odd-", "2"), 0);
+	ck_assert_str_eq(args_text(), "{\"last\":5,\"instance\":\"-odd-\",\"host\":\"2\"}");
+	ck_assert_int_eq(PARSE("-j", "history", "--since", "0"), 0);
+	ck_assert_str_eq(args_text(), "{\"since_s\":0}");
+	ck_assert(inv->json);
+}
+END_TEST
+
+START_TEST(test_host_flags_parse)
+{
+	static const struct {
+		const char *sub, *expect;
+	} cases[] = {
+		{ "disable", "{\"host\":\"node2\",\"disabled\":true}" },
+		{ "enable", "{\"host\":\"node2\",\"disabled\":false}" },
+		{ "reserve", "{\"host\":\"node2\",\"reserved\":true}" },
+		{ "unreserve", "{\"host\":\"node2\",\"reserved\":false}" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(PARSE("host", (char *)cases[i].sub, "node2"), 0);
+		ck_assert_int_eq(inv->command->id, HM_REQ_HOST_FLAGS);
+		ck_assert(inv->command->needs_write);
+		ck_assert_str_eq(args_text(), cases[i].expect);
+	}
+	/* by node id */
+	ck_assert_int_eq(PARSE("host", "disable", "3", "--json"), 0);
+	ck_assert_str_eq(args_text(), "{\"host\":\"3\",\"disabled\":true}");
+	/* a write: no reply means the outcome is unknown (exit 5), and a
+	 * membership change before a majority confirmed it too */
+	ck_assert_int_eq(hm_ctl_exit_for_lost_reply(inv->command, ETIMEDOUT, err, sizeof(err)),
+			 HM_EXIT_UNKNOWN);
+	ck_assert_str_eq(err, "no reply from hamond within 30 s: the outcome of 'host disable' is "
+			 "unknown; check before retrying");
+	ck_assert_int_eq(hm_ctl_exit_for_reply(-ECONNRESET), HM_EXIT_UNKNOWN);
+	ck_assert_int_eq(hm_ctl_exit_for_reply(-EROFS), HM_EXIT_FAILED);
+	ck_assert_int_eq(hm_ctl_exit_for_reply(-ENOENT), HM_EXIT_FAILED);
+	ck_assert_int_eq(hm_ctl_exit_for_reply(-EACCES), HM_EXIT_DENIED);
+}
+END_TEST
+
+/* ---- jobs, history, host flags: renderers ------------------------------ */
+
+START_TEST(test_time_format)
+{
+	char buf[64];
+
+	hm_ctl_time_format(0, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "1970-01-01T00:00:00.000");
+	hm_ctl_time_format(1714566896789, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2024-05-01T12:34:56.789");
+	hm_ctl_time_format(253402300799999, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "9999-12-31T23:59:59.999");
+	hm_ctl_time_format(253402300800000, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "?");
+	hm_ctl_time_format(-1, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "?");
+	hm_ctl_time_format(INT64_MAX, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "?");
+	/* local time */
+	setenv("TZ", "EST5", 1);
+	tzset();
+	hm_ctl_time_format(1714566896789, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2024-05-01T07:34:56.789");
+	/* too small a buffer: "?" or cut, never past it */
+	hm_ctl_time_format(0, buf, 5);
+	ck_assert_uint_lt(strlen(buf), 5);
+}
+END_TEST
+
+static const char job_page[] =
+	"{\"jobs\": [{\"id\": 7, \"kind\": \"recovery\", \"state\": \"running\", \"target_host\": 2,"
+	"  \"host\": \"node2\", \"instance\": null, \"instance_name\": null,"
+	"  \"created_ms\": 1714566896789, \"updated_ms\": 1714566900000,"
+	"  \"reason\": \"node 2 left\", \"step_count\": 3},"
+	" {\"id\": 9, \"kind\": \"migrate\", \"state\": \"done\", \"target_host\": 5, \"host\": null,"
+	"  \"instance\": \"00000001-0000-4000-8000-000000000001\", \"instance_name\": null,"
+	"  \"created_ms\": 0, \"updated_ms\": 1000, \"reason\": null, \"step_count\": 1}],"
+	" \"hidden\": 4}";
+
+START_TEST(test_render_job_list)
+{
+	json_object *reply;
+
+	ck_assert_int_eq(PARSE("job", "list"), 0);
+	reply = json(job_page);
+	hm_ctl_render(out, inv, reply);
+	ck_assert_str_eq(text(),
+		"ID  Kind      State    Host   Instance                              "
+		"Created                  Updated                  Steps  Reason\n"
+		"7   recovery  running  node2  -                                     "
+		"2024-05-01T12:34:56.789  2024-05-01T12:35:00.000  3      node 2 left\n"
+		"9   migrate   done     5      00000001-0000-4000-8000-000000000001  "
+		"1970-01-01T00:00:00.000  1970-01-01T00:00:01.000  1      -\n"
+		"(4 older finished jobs not shown: hamonctl job list --all)\n");
+	json_object_put(reply);
+
+	/* --all: no "hidden", no line about it; none at all */
+	reply = json("{\"jobs\": []}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "Reason\n(none)\n");
+	ck_assert_ptr_null(strstr(text() + strlen(text()) - 10, "--all"));
+	json_object_put(reply);
+}
+END_TEST
+
+START_TEST(test_render_job_show)
+{
+	json_object *reply;
+
+	ck_assert_int_eq(PARSE("job", "show", "7"), 0);
+	reply = json("{\"id\": 7, \"kind\": \"recovery\", \"state\": \"running\", \"target_host\": 2,"
+		     " \"host\": \"node2\", \"instance\": \"00000001-0000-4000-8000-000000000001\","
+		     " \"instance_name\": \"vm1\", \"created_ms\": 1714566896789,"
+		     " \"updated_ms\": 1714566900000, \"reason\": \"node 2 left\","
+		     " \"steps\": [{\"seq\": 0, \"action\": \"fence\", \"instance\": null,"
+		     "  \"instance_name\": null, \"host_id\": 1, \"host\": \"node1\", \"target_id\": null,"
+		     "  \"target\": null, \"state\": \"done\", \"result\": \"off\", \"updated_ms\": 1714566897000},"
+		     " {\"seq\": 1, \"action\": \"start\", \"instance\": \"00000001-0000-4000-8000-000000000001\","
+		     "  \"instance_name\": \"vm1\", \"host_id\": 3, \"host\": \"node3\", \"target_id\": null,"
+		     "  \"target\": null, \"state\": \"intent\", \"result\": null, \"updated_ms\": 1714566898000}]}");
+	hm_ctl_render(out, inv, reply);
+	ck_assert_str_eq(text(),
+		"Job:              7\n"
+		"Kind:             recovery\n"
+		"State:            running\n"
+		"Host:             node2 (2)\n"
+		"Instance:         vm1 (00000001-0000-4000-8000-000000000001)\n"
+		"Created:          2024-05-01T12:34:56.789\n"
+		"Updated:          2024-05-01T12:35:00.000\n"
+		"Reason:           node 2 left\n"
+		"Steps:            2\n"
+		"\n"
+		"Seq  Action  Instance  UUID                                  Host   Target  State   "
+		"Time                     Result\n"
+		"0    fence   -         -                                     node1  -       done    "
+		"2024-05-01T12:34:57.000  off\n"
+		"1    start   vm1       00000001-0000-4000-8000-000000000001  node3  -       intent  "
+		"2024-05-01T12:34:58.000  -\n");
+	json_object_put(reply);
+}
+END_TEST
+
+START_TEST(test_render_history)
+{
+	json_object *reply;
+
+	ck_assert_int_eq(PARSE("history"), 0);
+	reply = json("{\"events\": [{\"id\": 11, \"ts_ms\": 1714566896789, \"kind\": \"host.lost\","
+		     " \"host_id\": 2, \"host\": \"node2\", \"instance\": null, \"instance_name\": null,"
+		     " \"job\": null, \"message\": \"node 2 left the corosync membership\"},"
+		     " {\"id\": 12, \"ts_ms\": 1714566900000, \"kind\": \"instance.started\","
+		     " \"host_id\": 3, \"host\": null, \"instance\": \"00000001-0000-4000-8000-000000000001\","
+		     " \"instance_name\": \"vm1\", \"job\": 7, \"message\": \"started\"}]}");
+	hm_ctl_render(out, inv, reply);
+	ck_assert_str_eq(text(),
+		"Time                     Kind              Host   Instance  Job  Message\n"
+		"2024-05-01T12:34:56.789  host.lost         node2  -         -    "
+		"node 2 left the corosync membership\n"
+		"2024-05-01T12:35:00.000  instance.started  3      vm1       7    started\n");
+	json_object_put(reply);
+}
+END_TEST
+
+START_TEST(test_render_host_flags)
+{
+	json_object *reply;
+
+	ck_assert_int_eq(PARSE("host", "disable", "node2"), 0);
+	reply = json("{\"host\": \"node2\", \"nodeid\": 2, \"disabled\": true, \"seq\": 40}");
+	hm_ctl_render(out, inv, reply);
+	ck_assert_str_eq(text(), "host node2 (2): disabled: accepted by a majority\n");
+	json_object_put(reply);
+
+	/* hamond said nothing: what was asked for */
+	ck_assert_int_eq(PARSE("host", "unreserve", "3"), 0);
+	reply = json("{}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "host 3: unreserved: accepted by a majority\n");
+	json_object_put(reply);
+
+	ck_assert_int_eq(PARSE("host", "enable", "n\033x"), 0);
+	reply = json("{\"host\": 5, \"nodeid\": \"x\", \"disabled\": \"no\"}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "host n?x: enabled: accepted by a majority\n");
+	json_object_put(reply);
+}
+END_TEST
+
+/* any JSON at all: "?" or "-", never a crash, never a control byte */
+START_TEST(test_render_new_commands_odd_json)
+{
+	static const char *const replies[] = {
+		"{}", "[]", "null", "17", "\"x\"",
+		"{\"jobs\": 5, \"steps\": {}, \"events\": \"x\", \"hidden\": \"many\"}",
+		"{\"jobs\": [null, 1, [], \"x\", {\"id\": \"7\", \"created_ms\": \"now\","
+		" \"updated_ms\": -5, \"step_count\": 1.5, \"reason\": \"\\u001b[2J\"}],"
+		" \"steps\": [null, {\"seq\": -1, \"updated_ms\": 1e300}],"
+		" \"events\": [[], {\"ts_ms\": true, \"message\": \"a\\nb\"}],"
+		" \"id\": {}, \"host\": [], \"target_host\": {}, \"instance_name\": 5,"
+		" \"created_ms\": 99999999999999999, \"hidden\": 0}",
+	};
+	static const char *const cmds[][3] = {
+		{ "job", "list", NULL }, { "job", "show", "1" }, { "history", NULL, NULL },
+		{ "host", "disable", "x" },
+	};
+	json_object *reply;
+	size_t i, c;
+
+	for (c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		char *argv[] = { "hamonctl", (char *)cmds[c][0], (char *)cmds[c][1],
+				 (char *)cmds[c][2] };
+
+		ck_assert_int_eq(parse_argv(cmds[c][2] ? 4 : cmds[c][1] ? 3 : 2, argv), 0);
+		for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+			reply = json_tokener_parse(replies[i]);
+			hm_ctl_render(out, inv, reply);
+			json_object_put(reply);
+		}
+	}
+	ck_assert_ptr_null(strchr(text(), '\033'));
+	assert_contains(text(), "Job:              ?\n");
+	assert_contains(text(), "Created:          ?\n");
+	assert_contains(text(), "Steps:            ?\n");
+	assert_contains(text(), "Time  Kind  Host  Instance  Job  Message\n"
+			"-     -     -     -         -    -\n"
+			"?     -     -     -         -    a?b\n");
+}
+END_TEST
+
+START_TEST(test_render_cell_utf8_cut)
+{
+	char reply[2400], *p;
+	json_object *o;
+	size_t i;
+
+	/* a message of 1200 two-byte characters: the cell is cut, not mid-way */
+	p = reply + sprintf(reply, "{\"events\": [{\"message\": \"");
+	for (i = 0; i < 1200; i++)
+		p += sprintf(p, "\xc3\xa9");
+	sprintf(p, "\"}]}");
+	ck_assert_int_eq(PARSE("history"), 0);
+	o = json(reply);
+	hm_ctl_render(out, inv, o);
+	json_object_put(o);
+	p = strstr(text(), "\xc3\xa9");
+	ck_assert_ptr_nonnull(p);
+	/* every byte after it comes in pairs up to the newline */
+	for (i = 0; p[i] != '\n'; i += 2)
+		ck_assert_msg((unsigned char)p[i] == 0xc3 && (unsigned char)p[i + 1] == 0xa9,
+			      "split at byte %zu", i);
+}
+END_TEST
+
+START_TEST(test_page_merge_history_and_steps)
+{
+	json_object *acc = NULL;
+
+	/* history --limit 3: at most 3 rows kept, then it stops */
+	ck_assert_int_eq(PARSE("history", "--limit", "3"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"events\": [{\"id\": 5}, {\"id\": 6}], \"next\": 6}"), 1);
+	ck_assert_str_eq(args_text(), "{\"last\":3,\"after\":6}");
+	ck_assert_int_eq(merge(&acc, "{\"events\": [{\"id\": 7}, {\"id\": 8}], \"next\": 8}"), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(acc, JSON_C_TO_STRING_PLAIN),
+			 "{\"events\":[{\"id\":5},{\"id\":6},{\"id\":7}]}");
+	json_object_put(acc);
+	acc = NULL;
+
+	/* job show: the job's own fields from the first page, every step;
+	 * a step's seq may be 0 */
+	ck_assert_int_eq(PARSE("job", "show", "7"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"id\": 7, \"state\": \"running\", \"steps\": [{\"seq\": 0}],"
+			       " \"next\": 0}"), 1);
+	ck_assert_str_eq(args_text(), "{\"id\":7,\"after\":0}");
+	ck_assert_int_eq(merge(&acc, "{\"id\": 7, \"state\": \"done\", \"steps\": [{\"seq\": 1}]}"), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(acc, JSON_C_TO_STRING_PLAIN),
+			 "{\"id\":7,\"state\":\"running\",\"steps\":[{\"seq\":0},{\"seq\":1}]}");
+	json_object_put(acc);
+	acc = NULL;
+
+	/* job list: integer cursors move up */
+	ck_assert_int_eq(PARSE("job", "list", "--all"), 0);
+	ck_assert_int_eq(merge(&acc, "{\"jobs\": [{\"id\": 10}], \"next\": 10}"), 1);
+	ck_assert_int_eq(merge(&acc, "{\"jobs\": [{\"id\": 9}], \"next\": 9}"), -EBADMSG);
+	ck_assert_ptr_null(acc);
+}
+END_TEST
+
 static Suite *ctl_cli_suite(void)
 {
 	Suite *s = suite_create("ctl_cli");
@@ -999,6 +1589,12 @@ static Suite *ctl_cli_suite(void)
 	add_tcase_fixture(s, test_overlong_names, setup, teardown);
 	add_tcase_fixture(s, test_control_bytes_not_echoed, setup, teardown);
 	add_tcase_fixture(s, test_reply_malformed, setup, teardown);
+	add_tcase_fixture(s, test_page_merge_malformed, setup, teardown);
+	add_tcase_fixture(s, test_job_invalid, setup, teardown);
+	add_tcase_fixture(s, test_duration_parse, setup, teardown);
+	add_tcase_fixture(s, test_history_invalid, setup, teardown);
+	add_tcase_fixture(s, test_host_flags_invalid, setup, teardown);
+	add_tcase_fixture(s, test_render_new_commands_odd_json, setup, teardown);
 	/* then valid */
 	add_tcase_fixture(s, test_parse_status_defaults, setup, teardown);
 	add_tcase_fixture(s, test_parse_global_options_anywhere, setup, teardown);
@@ -1029,6 +1625,18 @@ static Suite *ctl_cli_suite(void)
 	add_tcase_fixture(s, test_render_status_replicas, setup, teardown);
 	add_tcase_fixture(s, test_config_parse, setup, teardown);
 	add_tcase_fixture(s, test_render_config, setup, teardown);
+	add_tcase_fixture(s, test_page_merge, setup, teardown);
+	add_tcase_fixture(s, test_page_merge_json_shape, setup, teardown);
+	add_tcase_fixture(s, test_page_merge_history_and_steps, setup, teardown);
+	add_tcase_fixture(s, test_job_parse, setup, teardown);
+	add_tcase_fixture(s, test_history_parse, setup, teardown);
+	add_tcase_fixture(s, test_host_flags_parse, setup, teardown);
+	add_tcase_fixture(s, test_time_format, setup, teardown);
+	add_tcase_fixture(s, test_render_job_list, setup, teardown);
+	add_tcase_fixture(s, test_render_job_show, setup, teardown);
+	add_tcase_fixture(s, test_render_history, setup, teardown);
+	add_tcase_fixture(s, test_render_host_flags, setup, teardown);
+	add_tcase_fixture(s, test_render_cell_utf8_cut, setup, teardown);
 	return s;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The status object hamonctl prints, built from a membership fed by fakes. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_common.h"
@@ -152,6 +153,169 @@ START_TEST(test_host_state_now)
 }
 END_TEST
 
+/* ---- pages -------------------------------------------------------------- */
+
+static json_object *row_of(size_t bytes)
+{
+	char *buf = malloc(bytes + 1);
+	json_object *o = json_object_new_object();
+
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 'x', bytes);
+	buf[bytes] = '\0';
+	json_object_object_add(o, "s", json_object_new_string(buf));
+	free(buf);
+	return o;
+}
+
+START_TEST(test_page_bad_input)
+{
+	struct hm_page p;
+
+	ck_assert_int_eq(hm_page_init(&p, 2, 1000), 0);
+	/* a row or cursor that could not be made is out of memory, and what
+	 * was given is taken */
+	ck_assert_int_eq(hm_page_add(&p, NULL, json_object_new_int(1)), -ENOMEM);
+	ck_assert_int_eq(hm_page_add(&p, row_of(1), NULL), -ENOMEM);
+	ck_assert_uint_eq(p.count, 0);
+	hm_page_free(&p);
+	hm_page_free(&p);	/* twice is harmless */
+}
+END_TEST
+
+START_TEST(test_page_by_count)
+{
+	json_object *reply = json_object_new_object();
+	struct hm_page p;
+	int i;
+
+	ck_assert_int_eq(hm_page_init(&p, 3, 1 << 20), 0);
+	for (i = 1; i <= 3; i++)
+		ck_assert_int_eq(hm_page_add(&p, row_of(1), json_object_new_int(i)), 0);
+	/* the fourth proves that more remain */
+	ck_assert_int_eq(hm_page_add(&p, row_of(1), json_object_new_int(4)), 1);
+	ck_assert(p.full);
+	ck_assert_int_eq(hm_page_add(&p, row_of(1), json_object_new_int(5)), 1);
+	ck_assert_int_eq(hm_page_finish(&p, reply, "rows"), 0);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(reply, "rows")), 3);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(reply, "next")), 3);
+	json_object_put(reply);
+
+	/* exactly full and nothing more: no "next" */
+	reply = json_object_new_object();
+	ck_assert_int_eq(hm_page_init(&p, 2, 1 << 20), 0);
+	ck_assert_int_eq(hm_page_add(&p, row_of(1), json_object_new_string("a")), 0);
+	ck_assert_int_eq(hm_page_add(&p, row_of(1), json_object_new_string("b")), 0);
+	ck_assert_int_eq(hm_page_finish(&p, reply, "rows"), 0);
+	ck_assert(!json_object_object_get_ex(reply, "next", NULL));
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(reply, "rows")), 2);
+	json_object_put(reply);
+
+	/* empty */
+	reply = json_object_new_object();
+	ck_assert_int_eq(hm_page_init(&p, 0, 0), 0);
+	ck_assert_int_eq(hm_page_finish(&p, reply, "rows"), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN),
+			 "{\"rows\":[]}");
+	json_object_put(reply);
+}
+END_TEST
+
+START_TEST(test_page_by_bytes)
+{
+	json_object *reply = json_object_new_object();
+	struct hm_page p;
+	size_t total;
+
+	/* rows of 1000 bytes of text: {"s":"..."} is 8 more, and a comma */
+	ck_assert_int_eq(hm_page_init(&p, 1000, 3000), 0);
+	ck_assert_int_eq(hm_page_add(&p, row_of(1000), json_object_new_int(1)), 0);
+	ck_assert_int_eq(hm_page_add(&p, row_of(1000), json_object_new_int(2)), 0);
+	ck_assert_uint_eq(p.bytes, 2 * 1009);
+	ck_assert_int_eq(hm_page_add(&p, row_of(1000), json_object_new_int(3)), 1);
+	ck_assert_int_eq(hm_page_finish(&p, reply, "rows"), 0);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(reply, "next")), 2);
+	total = strlen(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
+	ck_assert_uint_le(total, 3000 + 32);
+	json_object_put(reply);
+
+	/* one row larger than the page still goes, alone: a client moves on */
+	reply = json_object_new_object();
+	ck_assert_int_eq(hm_page_init(&p, 1000, 100), 0);
+	ck_assert_int_eq(hm_page_add(&p, row_of(500), json_object_new_int(1)), 0);
+	ck_assert_int_eq(hm_page_add(&p, row_of(1), json_object_new_int(2)), 1);
+	ck_assert_int_eq(hm_page_finish(&p, reply, "rows"), 0);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(reply, "rows")), 1);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(reply, "next")), 1);
+	json_object_put(reply);
+}
+END_TEST
+
+/* ---- which jobs `job list` shows ---------------------------------------- */
+
+static struct hm_job job_of(uint64_t id, enum hm_job_state state, int64_t updated_ms)
+{
+	return (struct hm_job){ .id = id, .kind = HM_JOB_RECOVERY, .state = state,
+				.created_ms = 0, .updated_ms = updated_ms };
+}
+
+START_TEST(test_job_recent)
+{
+	struct hm_job_recent r = { 0 };
+	struct hm_job j;
+	uint64_t id;
+
+	/* nothing noted: unfinished jobs show, finished ones do not */
+	j = job_of(1, HM_JOB_ACCEPTED, 5);
+	ck_assert(hm_job_recent_shown(&r, &j));
+	j = job_of(1, HM_JOB_RUNNING, 5);
+	ck_assert(hm_job_recent_shown(&r, &j));
+	j = job_of(1, HM_JOB_DONE, 5);
+	ck_assert(!hm_job_recent_shown(&r, &j));
+	ck_assert(hm_job_state_finished(HM_JOB_DONE));
+	ck_assert(hm_job_state_finished(HM_JOB_FAILED));
+	ck_assert(hm_job_state_finished(HM_JOB_CANCELLED));
+	ck_assert(!hm_job_state_finished(HM_JOB_RUNNING));
+	ck_assert(!hm_job_state_finished(HM_JOB_ACCEPTED));
+
+	/* 100 unfinished jobs and 50 finished ones, in an order that is not
+	 * their end order: ids 1..50 ended at (id * 37) % 50 seconds */
+	for (id = 1; id <= 50; id++) {
+		j = job_of(id, id % 3 ? HM_JOB_DONE : id % 2 ? HM_JOB_FAILED : HM_JOB_CANCELLED,
+			   (int64_t)((id * 37) % 50) * 1000);
+		hm_job_recent_note(&r, &j);
+		j = job_of(1000 + id, HM_JOB_RUNNING, 0);
+		hm_job_recent_note(&r, &j);
+		j = job_of(2000 + id, HM_JOB_ACCEPTED, 0);
+		hm_job_recent_note(&r, &j);
+	}
+	ck_assert_uint_eq(hm_job_recent_hidden(&r), 50 - HM_JOBS_RECENT);
+	/* shown: exactly those ending at 30..49 s */
+	for (id = 1; id <= 50; id++) {
+		j = job_of(id, HM_JOB_DONE, (int64_t)((id * 37) % 50) * 1000);
+		ck_assert_msg(hm_job_recent_shown(&r, &j) == ((id * 37) % 50 >= 30),
+			      "job %llu ended at %llu s", (unsigned long long)id,
+			      (unsigned long long)((id * 37) % 50));
+		j = job_of(1000 + id, HM_JOB_RUNNING, 0);
+		ck_assert(hm_job_recent_shown(&r, &j));
+	}
+
+	/* a tie on time goes to the higher id */
+	memset(&r, 0, sizeof(r));
+	for (id = 1; id <= HM_JOBS_RECENT + 1; id++) {
+		j = job_of(id, HM_JOB_DONE, 7);
+		hm_job_recent_note(&r, &j);
+	}
+	ck_assert_uint_eq(hm_job_recent_hidden(&r), 1);
+	j = job_of(1, HM_JOB_DONE, 7);
+	ck_assert(!hm_job_recent_shown(&r, &j));
+	j = job_of(HM_JOBS_RECENT + 1, HM_JOB_DONE, 7);
+	ck_assert(hm_job_recent_shown(&r, &j));
+	j = job_of(2, HM_JOB_DONE, 7);
+	ck_assert(hm_job_recent_shown(&r, &j));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -160,5 +324,9 @@ int main(void)
 	add_tcase_fixture(s, test_disconnected, setup, teardown);
 	add_tcase_fixture(s, test_quorate_cluster, setup, teardown);
 	add_tcase_fixture(s, test_host_state_now, setup, teardown);
+	add_tcase(s, test_page_bad_input);
+	add_tcase(s, test_page_by_count);
+	add_tcase(s, test_page_by_bytes);
+	add_tcase(s, test_job_recent);
 	return hm_check_run(s);
 }
