@@ -1517,7 +1517,7 @@ END_TEST
 
 START_TEST(test_render_cell_utf8_cut)
 {
-	char reply[2400], *p;
+	char reply[2600], *p;
 	json_object *o;
 	size_t i;
 

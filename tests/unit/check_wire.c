@@ -402,6 +402,7 @@ END_TEST
 
 START_TEST(test_updates_bad_fields_refused)
 {
+	static const uint8_t payload300[300];
 	uint8_t entries[256], buf[1024], copy[1024];
 	struct hm_msg m = { .type = HM_MSG_UPDATES }, out;
 	struct hm_msg_update bad = { 0, 0, HM_OP_POLICY_SET, 0, NULL };
@@ -449,8 +450,8 @@ START_TEST(test_updates_bad_fields_refused)
 	/* building: a bad entry, a full buffer, a message too large */
 	ck_assert_int_eq(hm_wire_updates_add(entries, sizeof(entries), &len, &bad), -EINVAL);
 	bad.request_id = 1;
-	bad.payload_len = 300;
-	bad.payload = entries;
+	bad.payload_len = sizeof(payload300);
+	bad.payload = payload300;
 	ck_assert_int_eq(hm_wire_updates_add(buf, sizeof(buf), &len, &bad), 0);
 	ck_assert_int_eq(hm_wire_updates_add(entries, sizeof(entries), &len, &bad), -ENOSPC);
 	bad.payload_len = HM_WIRE_MAX_MSG;
