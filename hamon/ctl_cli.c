@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "ctl_cli.h"
+#include "params.h"
 #include "status.h"
 
 _Static_assert(HM_CTL_IPC_NAME_MAX == sizeof(((struct hm_config *)0)->ipc_name),
@@ -1051,6 +1052,181 @@ static int parse_history(int argc, char *const argv[], json_object *args, char *
 	return 0;
 }
 
+
+/* ---- fence ---- */
+
+/*
+ * fence add HOST AGENT [--level N] [key=value ...] [--params-from FILE|-]:
+ * a secret on the command line is refused (every user sees argv); it comes
+ * from --params-from, which hamonctl reads (hm_ctl_params_merge).
+ */
+static int parse_fence_add(int argc, char *const argv[], json_object *args, char *err, size_t errlen)
+{
+	static const char *const names[] = { "host", "agent" };
+	json_object *params = json_object_new_object();
+	char shown[ARG_SHOW_MAX + 4];
+	const char *eq;
+	int64_t level;
+	int i, r;
+
+	if (!params || args_add(args, "params", params, err, errlen) < 0)
+		return -ENOMEM;
+	if (argc < 2) {
+		snprintf(err, errlen, "fence add: missing %s", names[argc]);
+		return -EINVAL;
+	}
+	r = parse_operands("fence add", names, 2, 2, argv, args, err, errlen);
+	if (r < 0)
+		return r;
+	for (i = 2; i < argc; i++) {
+		text_clean(argv[i], ARG_SHOW_MAX, shown, sizeof(shown));
+		if (!strcmp(argv[i], "--level") || !strcmp(argv[i], "--params-from")) {
+			if (i + 1 == argc) {
+				snprintf(err, errlen, "fence add: %s needs a value", argv[i]);
+				return -EINVAL;
+			}
+			if (!strcmp(argv[i], "--params-from")) {
+				r = args_add(args, "params_from", json_object_new_string(argv[++i]),
+					     err, errlen);
+			} else if ((!positive_int(argv[++i], &level) || level > UINT32_MAX)) {
+				text_clean(argv[i], ARG_SHOW_MAX, shown, sizeof(shown));
+				snprintf(err, errlen, "fence add: --level must be 1 or more, not '%s'", shown);
+				return -EINVAL;
+			} else {
+				r = args_add(args, "level", json_object_new_int64(level), err, errlen);
+			}
+			if (r < 0)
+				return r;
+			continue;
+		}
+		eq = strchr(argv[i], '=');
+		if (argv[i][0] == '-' || !eq || eq == argv[i]) {
+			snprintf(err, errlen, "fence add: '%s' is not key=value", shown);
+			return -EINVAL;
+		}
+		r = hm_ctl_params_add(params, argv[i], eq - argv[i], eq + 1, true, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int hm_ctl_params_add(json_object *params, const char *key, size_t key_len, const char *value,
+		      bool from_argv, char *err, size_t errlen)
+{
+	char name[128];
+
+	if (key_len == 0 || key_len >= sizeof(name)) {
+		snprintf(err, errlen, "a fence parameter name must be 1 to %zu characters", sizeof(name) - 1);
+		return -EINVAL;
+	}
+	memcpy(name, key, key_len);
+	name[key_len] = '\0';
+	if (from_argv && hm_fence_param_is_secret(name)) {
+		snprintf(err, errlen, "fence add: '%s' is a secret: never on the command line (every user "
+			 "sees it in ps); put it in a file for --params-from (key=value lines)", name);
+		return -EINVAL;
+	}
+	if (json_object_object_add(params, name, json_object_new_string(value)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int hm_ctl_params_merge(json_object *args, const char *text, char *err, size_t errlen)
+{
+	json_object *params = field(args, "params");
+	const char *line = text, *end, *eq;
+	char value[4096];
+	size_t n;
+	int r;
+
+	if (!params)
+		return -EINVAL;
+	for (; *line; line = *end ? end + 1 : end) {
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		n = (size_t)(end - line);
+		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		while (n && (*line == ' ' || *line == '\t')) {
+			line++;
+			n--;
+		}
+		if (!n || *line == '#')
+			continue;
+		eq = memchr(line, '=', n);
+		if (!eq || eq == line || n - (size_t)(eq + 1 - line) >= sizeof(value)) {
+			snprintf(err, errlen, "--params-from: a line is not key=value (or is too long)");
+			return -EINVAL;
+		}
+		memcpy(value, eq + 1, n - (size_t)(eq + 1 - line));
+		value[n - (size_t)(eq + 1 - line)] = '\0';
+		r = hm_ctl_params_add(params, line, (size_t)(eq - line), value, false, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	json_object_object_del(args, "params_from");
+	return 0;
+}
+
+static int parse_fence_remove(int argc, char *const argv[], json_object *args, char *err,
+			      size_t errlen)
+{
+	int64_t id;
+
+	if (argc != 1 || !positive_int(argv[0], &id) || id > UINT32_MAX) {
+		snprintf(err, errlen, "fence remove: give one device id (hamonctl fence list)");
+		return -EINVAL;
+	}
+	return args_add(args, "id", json_object_new_int64(id), err, errlen);
+}
+
+static int parse_fence_list(int argc, char *const argv[], json_object *args, char *err,
+			    size_t errlen)
+{
+	static const char *const host_only[] = { "host" };
+
+	return argc ? parse_operands("fence list", host_only, 1, argc, argv, args, err, errlen) : 0;
+}
+
+/* fence confirm HOST --yes-i-am-sure HOST: the name twice, on purpose */
+static int parse_fence_confirm(int argc, char *const argv[], json_object *args, char *err,
+			       size_t errlen)
+{
+	if (argc != 3 || strcmp(argv[1], "--yes-i-am-sure") || strcmp(argv[0], argv[2])) {
+		snprintf(err, errlen, "fence confirm: the operator swears the host is off: give its "
+			 "name twice, 'fence confirm HOST --yes-i-am-sure HOST'");
+		return -EINVAL;
+	}
+	if (args_add(args, "host", json_object_new_string(argv[0]), err, errlen) < 0)
+		return -ENOMEM;
+	return args_add(args, "sure", json_object_new_boolean(true), err, errlen);
+}
+
+static void render_fence_change(FILE *out, json_object *args, json_object *reply)
+{
+	const char *what = field_str(reply, "done");
+
+	(void)args;
+	put_clean(out, what ? what : "done");
+	fputc('\n', out);
+}
+
+static const struct column fence_columns[] = {
+	{ "ID", "id", NULL, CELL_TEXT }, { "HOST", "host", NULL, CELL_TEXT },
+	{ "LEVEL", "level", NULL, CELL_TEXT }, { "AGENT", "agent", NULL, CELL_TEXT },
+	{ "PARAMS", "params", NULL, CELL_TEXT },
+};
+
+static void render_fence_list(FILE *out, json_object *args, json_object *reply)
+{
+	(void)args;
+	render_table(out, field(reply, "devices"), fence_columns, N_COLS(fence_columns));
+}
+
 static int parse_host_flag(const char *cmd, const char *flag, bool on, int argc,
 			   char *const argv[], json_object *args, char *err, size_t errlen)
 {
@@ -1199,6 +1375,41 @@ const struct hm_ctl_command hm_ctl_commands[] = {
 		.parse = parse_history,
 		.render = render_history,
 		.rows_key = "events",
+	},
+	{
+		.name = "fence add",
+		.id = HM_REQ_FENCE_ADD,
+		.needs_write = true,
+		.args_usage = "<host> <agent> [--level N] [key=value ...] [--params-from FILE|-]",
+		.summary = "add a fence device of a host, checked against the agent's metadata (replicated)",
+		.parse = parse_fence_add,
+		.render = render_fence_change,
+	},
+	{
+		.name = "fence remove",
+		.id = HM_REQ_FENCE_REMOVE,
+		.needs_write = true,
+		.args_usage = "<id>",
+		.summary = "remove a fence device (replicated)",
+		.parse = parse_fence_remove,
+		.render = render_fence_change,
+	},
+	{
+		.name = "fence list",
+		.id = HM_REQ_FENCE_LIST,
+		.args_usage = "[<host>]",
+		.summary = "list the fence devices by host and level, secrets hidden",
+		.parse = parse_fence_list,
+		.render = render_fence_list,
+	},
+	{
+		.name = "fence confirm",
+		.id = HM_REQ_FENCE_CONFIRM,
+		.needs_write = true,
+		.args_usage = "<host> --yes-i-am-sure <host>",
+		.summary = "swear that a lost host is off: its instances may be rebuilt (replicated)",
+		.parse = parse_fence_confirm,
+		.render = render_fence_change,
 	},
 	{
 		.name = "host disable",

@@ -122,6 +122,13 @@ int hm_ctl_page_merge(struct hm_ctl_invocation *inv, json_object **acc, json_obj
 /* print the reply: pretty JSON with --json, else the command's renderer */
 void hm_ctl_render(FILE *out, const struct hm_ctl_invocation *inv, json_object *reply);
 
+/* a fence parameter into params; from_argv: a secret is refused (ps shows
+ * argv).  hm_ctl_params_merge() adds the key=value lines of a
+ * --params-from text (what hamonctl read) and drops "params_from". */
+int hm_ctl_params_add(json_object *params, const char *key, size_t key_len, const char *value,
+		      bool from_argv, char *err, size_t errlen);
+int hm_ctl_params_merge(json_object *args, const char *text, char *err, size_t errlen);
+
 /* "1h 02m 03s"; "3d 04h 05m 06s"; "2m 03s"; "7s" */
 void hm_ctl_duration_format(uint64_t seconds, char *buf, size_t len);
 

@@ -28,6 +28,8 @@ struct fence_run {
 	qb_loop_timer_handle timer;
 	char result[HM_FENCER_REASON_MAX];
 	enum hm_step_state state;
+	struct hm_fencer *fencer;	/* running: the levels */
+	struct hm_pcmk_op *pcmk;	/* running: Pacemaker's fencer */
 };
 
 struct devices {
@@ -216,7 +218,7 @@ int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o)
 	if (pacemaker_backend(d->store)) {
 		rc = hm_pcmk_fence_start(d->loop, NULL, r->host, r->name,
 					 (unsigned)hm_cluster_policy_int(d->store, "fence_timeout_s"),
-					 pcmk_fenced, r, NULL);
+					 pcmk_fenced, r, &r->pcmk);
 		if (rc < 0)
 			free(r);
 		return rc;
@@ -224,7 +226,7 @@ int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o)
 	rc = devices_of(d->store, o->subject, &devs);
 	if (rc == 0)
 		rc = hm_fencer_start(d->loop, &cfg, o->subject, r->name, devs.v + 1, devs.n,
-				     on_attempt, fenced, r, NULL);
+				     on_attempt, fenced, r, &r->fencer);
 	devices_free(&devs);
 	if (rc == -ENODEV) {
 		/* unprotected: a failure the operator must resolve */

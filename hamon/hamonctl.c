@@ -197,6 +197,48 @@ disconnect:
 	return code;
 }
 
+/* fence add --params-from FILE|-: the secrets come from a file or stdin,
+ * never from argv; read here (the parser does no I/O) */
+static int read_params_from(struct hm_ctl_invocation *inv, char *err, size_t errlen)
+{
+	json_object *v = NULL;
+	const char *path;
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *f;
+	int r;
+
+	if (!inv->args || !json_object_object_get_ex(inv->args, "params_from", &v))
+		return 0;
+	path = json_object_get_string(v);
+	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f) {
+		snprintf(err, errlen, "--params-from %.200s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	do {
+		if (len + 4096 + 1 > cap) {
+			char *p = realloc(text, cap + 8192);
+
+			if (!p) {
+				r = -ENOMEM;
+				goto out;
+			}
+			text = p;
+			cap += 8192;
+		}
+		n = fread(text + len, 1, 4096, f);
+		len += n;
+	} while (n > 0 && len < 65536);
+	text[len] = '\0';
+	r = hm_ctl_params_merge(inv->args, text, err, errlen);
+out:
+	if (f != stdin)
+		fclose(f);
+	free(text);
+	return r;
+}
+
 int main(int argc, char *argv[])
 {
 	struct hm_ctl_invocation *inv = NULL;
@@ -214,6 +256,11 @@ int main(int argc, char *argv[])
 		return HM_EXIT_USAGE;
 	}
 
+	if (!inv->help && !inv->version && read_params_from(inv, err, sizeof(err)) < 0) {
+		say(err);
+		hm_ctl_invocation_free(inv);
+		return HM_EXIT_USAGE;
+	}
 	if (inv->help)
 		hm_ctl_usage(stdout, inv->command);
 	else if (inv->version)

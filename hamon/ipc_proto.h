@@ -48,6 +48,10 @@ enum hm_ipc_request {
 	HM_REQ_HISTORY,					/* read: {"host"?, "instance"?, "job"?,
 							 * "since_s"?, "last"?, "after"?, "limit"?} (paged) */
 	HM_REQ_HOST_FLAGS,				/* write: {"host", "disabled"?, "reserved"?} */
+	HM_REQ_FENCE_ADD,				/* write: {"host", "agent", "level"?, "params"} */
+	HM_REQ_FENCE_REMOVE,				/* write: {"id"} */
+	HM_REQ_FENCE_LIST,				/* read: {"host"?} (params redacted) */
+	HM_REQ_FENCE_CONFIRM,				/* write: {"host", "sure"} */
 	HM_REQ_MAX
 };
 

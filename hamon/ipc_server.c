@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "fencer.h"
 #include "ipc_proto.h"
+#include "metadata.h"
+#include "params.h"
 #include "log.h"
 #include "policy.h"
 
@@ -36,6 +39,7 @@ struct ipc_call {
 	int32_t id;
 	char key[128];
 	json_object *accepted;	/* the reply once accepted (host flags); owned */
+	json_object *payload;	/* a fence device waiting for its metadata; owned */
 };
 
 #define HM_IPC_PENDING 1	/* a handler's "the reply comes later" */
@@ -1028,6 +1032,311 @@ fail:
 	return rc;
 }
 
+/* ---- fence devices (doc/fencing.md) ---- */
+
+static void call_release(struct ipc_call *call)
+{
+	json_object_put(call->accepted);
+	json_object_put(call->payload);
+	qb_ipcs_connection_unref(call->c);
+	free(call);
+}
+
+/* a fence change was decided: reply */
+static void fence_change_done(void *data, int rc, uint64_t seq, const char *message)
+{
+	struct ipc_call *call = data;
+
+	if (rc < 0) {
+		ipc_reply_error(call->c, call->id, rc, message);
+	} else {
+		JADD(call->accepted, "seq", json_object_new_int64((int64_t)seq));
+		ipc_reply(call->c, call->id, 0, call->accepted);
+	}
+	call_release(call);
+}
+
+/* submit op with call->payload; the reply comes from fence_change_done */
+static int fence_submit(struct hm_daemon *d, struct ipc_call *call, uint16_t op, char *err,
+			size_t errlen)
+{
+	int rc = hm_replica_submit(d->replica, op,
+				   json_object_to_json_string_ext(call->payload, JSON_C_TO_STRING_PLAIN),
+				   fence_change_done, call, err, errlen);
+
+	return rc;
+}
+
+static int collect_max_id(const struct hm_fence_device *row, void *data)
+{
+	uint32_t *max = data;
+
+	if (row->id > *max)
+		*max = row->id;
+	return 0;
+}
+
+/* the agent told us its parameters: check the device against them */
+static void fence_metadata_checked(int rc, const char *xml, size_t len, const char *reason,
+				   void *data)
+{
+	struct ipc_call *call = data;
+	struct hm_daemon *d = ipc_daemon;
+	struct hm_fence_metadata *md = NULL;
+	json_object *params = NULL;
+	uint32_t max = 0;
+	char err[512];
+
+	json_object_object_get_ex(call->payload, "params", &params);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "fence add: cannot read %s's metadata: %s",
+			 json_object_get_string(json_object_object_get(call->payload, "agent")),
+			 reason ? reason : strerror(-rc));
+		goto refuse;
+	}
+	rc = hm_fence_metadata_parse(xml, len, &md, err, sizeof(err));
+	if (rc == 0)
+		rc = hm_fence_metadata_validate(md, params, err, sizeof(err));
+	hm_fence_metadata_free(md);
+	if (rc < 0)
+		goto refuse;
+	/* the lowest free id: one past the highest */
+	hm_store_fence_device_list(d->store, collect_max_id, &max);
+	JADD(call->payload, "id", json_object_new_int64((int64_t)max + 1));
+	snprintf(err, sizeof(err), "fence device %u added", max + 1);
+	JADD(call->accepted, "id", json_object_new_int64((int64_t)max + 1));
+	JADD(call->accepted, "done", json_object_new_string(err));
+	if (fence_submit(d, call, HM_OP_FENCE_DEVICE_SET, err, sizeof(err)) == 0)
+		return;
+refuse:
+	ipc_reply_error(call->c, call->id, -EINVAL, err);
+	call_release(call);
+}
+
+static int handle_fence_add(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			    json_object **ret_reply, char *err, size_t errlen)
+{
+	const char *host = arg_str(args, "host"), *agent = arg_str(args, "agent");
+	const struct hm_fencer_config cfg = {
+		.agent_dir = getenv("HAMOND_FENCE_AGENT_DIR"),
+		.call_timeout_ms = 30000,
+	};
+	json_object *params = NULL, *level = NULL;
+	struct ipc_call *later = NULL;
+	struct hm_fencer_op *op;
+	struct hm_host *h = NULL;
+	int rc;
+
+	(void)ret_reply;
+	json_object_object_get_ex(args, "params", &params);
+	json_object_object_get_ex(args, "level", &level);
+	if (!host || !agent || !params || !json_object_is_type(params, json_type_object) ||
+	    (level && (!json_object_is_type(level, json_type_int) ||
+		       json_object_get_int64(level) < 1 || json_object_get_int64(level) > UINT32_MAX))) {
+		snprintf(err, errlen, "fence add: needs 'host', 'agent', 'params' (an object) and a "
+			 "'level' of 1 or more");
+		return -EINVAL;
+	}
+	if (!hm_fencer_agent_name_valid(agent)) {
+		snprintf(err, errlen, "fence add: '%.64s' is not a fence agent name", agent);
+		return -EINVAL;
+	}
+	rc = hm_fence_params_check(params, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (host_lookup(d, host, &h) < 0) {
+		snprintf(err, errlen, "no host named '%.64s' (hamonctl host-list)", host);
+		return -ENOENT;
+	}
+	later = calloc(1, sizeof(*later));
+	if (!later)
+		goto nomem;
+	*later = *call;
+	later->payload = json_object_new_object();
+	later->accepted = json_object_new_object();
+	if (!later->payload || !later->accepted)
+		goto nomem;
+	JADD(later->payload, "host", json_object_new_int64(h->nodeid));
+	JADD(later->payload, "level", json_object_new_int64(level ? json_object_get_int64(level) : 1));
+	JADD(later->payload, "agent", json_object_new_string(agent));
+	JADD(later->payload, "params", json_object_get(params));
+	JADD(later->accepted, "host", json_object_new_string(h->name));
+	free(h);
+	h = NULL;
+	qb_ipcs_connection_ref(later->c);
+	rc = hm_fencer_metadata_start(d->loop, &cfg, agent, fence_metadata_checked, later, &op);
+	if (rc < 0) {
+		qb_ipcs_connection_unref(later->c);
+		snprintf(err, errlen, "fence add: cannot run %s: %s", agent, strerror(-rc));
+		json_object_put(later->payload);
+		json_object_put(later->accepted);
+		free(later);
+		return rc;
+	}
+	return HM_IPC_PENDING;
+nomem:
+	if (later) {
+		json_object_put(later->payload);
+		json_object_put(later->accepted);
+	}
+	free(later);
+	free(h);
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+static int handle_fence_remove(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			       json_object **ret_reply, char *err, size_t errlen)
+{
+	json_object *id = NULL;
+	struct ipc_call *later;
+	char done[64];
+
+	(void)ret_reply;
+	if (!json_object_object_get_ex(args, "id", &id) || !json_object_is_type(id, json_type_int)) {
+		snprintf(err, errlen, "fence remove: 'id' must be a device id");
+		return -EINVAL;
+	}
+	later = calloc(1, sizeof(*later));
+	if (!later || !(*later = *call, later->payload = json_object_new_object()) ||
+	    !(later->accepted = json_object_new_object())) {
+		if (later)
+			json_object_put(later->payload);
+		free(later);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	JADD(later->payload, "id", json_object_get(id));
+	snprintf(done, sizeof(done), "fence device %lld removed", (long long)json_object_get_int64(id));
+	JADD(later->accepted, "done", json_object_new_string(done));
+	qb_ipcs_connection_ref(later->c);
+	if (fence_submit(d, later, HM_OP_FENCE_DEVICE_DELETE, err, errlen) < 0) {
+		qb_ipcs_connection_unref(later->c);
+		json_object_put(later->payload);
+		json_object_put(later->accepted);
+		free(later);
+		return -EINVAL;
+	}
+	return HM_IPC_PENDING;
+}
+
+struct fence_rows {
+	struct hm_daemon *d;
+	uint32_t host;		/* 0: every host */
+	json_object *rows;
+};
+
+static int fence_row(const struct hm_fence_device *row, void *data)
+{
+	struct fence_rows *f = data;
+	json_object *o = json_object_new_object();
+	struct hm_host *h = NULL;
+	char *redacted = NULL;
+
+	if (f->host && row->host != f->host)
+		return 0;
+	if (!o)
+		return 1;
+	hm_store_host_get(f->d->store, row->host, &h);
+	JADD(o, "id", json_object_new_int64(row->id));
+	JADD(o, "host", json_object_new_string(h ? h->name : "?"));
+	JADD(o, "level", json_object_new_int64(row->level));
+	JADD(o, "agent", json_object_new_string(row->agent));
+	/* never a secret in a view */
+	if (hm_fence_params_redact_json(row->params, &redacted) == 0)
+		JADD(o, "params", json_object_new_string(redacted));
+	else
+		JADD(o, "params", json_object_new_string("(unreadable)"));
+	free(redacted);
+	free(h);
+	json_object_array_add(f->rows, o);
+	return 0;
+}
+
+static int handle_fence_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			     json_object **ret_reply, char *err, size_t errlen)
+{
+	const char *host = arg_str(args, "host");
+	struct fence_rows f = { d, 0, json_object_new_array() };
+	struct hm_host *h = NULL;
+
+	(void)call;
+	if (host && host_lookup(d, host, &h) < 0) {
+		json_object_put(f.rows);
+		snprintf(err, errlen, "no host named '%.64s' (hamonctl host-list)", host);
+		return -ENOENT;
+	}
+	f.host = h ? h->nodeid : 0;
+	free(h);
+	*ret_reply = json_object_new_object();
+	if (!*ret_reply || !f.rows) {
+		json_object_put(f.rows);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	hm_store_fence_device_list(d->store, fence_row, &f);
+	JADD(*ret_reply, "devices", f.rows);
+	return 0;
+}
+
+/* an operator swears a lost host is off: refused while corosync has it */
+static int handle_fence_confirm(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+				json_object **ret_reply, char *err, size_t errlen)
+{
+	const char *host = arg_str(args, "host");
+	const uint32_t *members;
+	size_t n, i;
+	struct ipc_call *later;
+	struct hm_host *h = NULL;
+	char msg[256];
+
+	(void)ret_reply;
+	if (!host || !json_object_get_boolean(json_object_object_get(args, "sure"))) {
+		snprintf(err, errlen, "fence confirm: needs 'host' and 'sure'");
+		return -EINVAL;
+	}
+	if (host_lookup(d, host, &h) < 0) {
+		snprintf(err, errlen, "no host named '%.64s' (hamonctl host-list)", host);
+		return -ENOENT;
+	}
+	n = hm_membership_totem_members(d->membership, &members);
+	for (i = 0; i < n; i++)
+		if (members[i] == h->nodeid) {
+			snprintf(err, errlen, "fence confirm: %s is in the corosync membership: it is "
+				 "not off; refused", h->name);
+			free(h);
+			return -EBUSY;
+		}
+	later = calloc(1, sizeof(*later));
+	if (!later || !(*later = *call, later->payload = json_object_new_object()) ||
+	    !(later->accepted = json_object_new_object())) {
+		if (later)
+			json_object_put(later->payload);
+		free(later);
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	JADD(later->payload, "nodeid", json_object_new_int64(h->nodeid));
+	JADD(later->payload, "state", json_object_new_string("fenced"));
+	JADD(later->payload, "reason", json_object_new_string("confirmed by an operator"));
+	snprintf(msg, sizeof(msg), "%s confirmed off by an operator: its instances may be rebuilt; "
+		 "if it is not off, they may run twice", h->name);
+	JADD(later->accepted, "done", json_object_new_string(msg));
+	hm_log_crit("hamonctl fence confirm %s: %s", h->name, msg);
+	hm_jobs_issue_history(d->jobs, 0, "fence.confirmed", h->nodeid, NULL, msg);
+	free(h);
+	qb_ipcs_connection_ref(later->c);
+	if (fence_submit(d, later, HM_OP_HOST_STATE, err, errlen) < 0) {
+		qb_ipcs_connection_unref(later->c);
+		json_object_put(later->payload);
+		json_object_put(later->accepted);
+		free(later);
+		return -EROFS;
+	}
+	return HM_IPC_PENDING;
+}
+
 static int handle_config_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
 			      json_object **ret_reply, char *err, size_t errlen)
 {
@@ -1153,6 +1462,10 @@ static const struct ipc_handler handlers[] = {
 	{ HM_REQ_JOB_SHOW, "job show", false, handle_job_show },
 	{ HM_REQ_HISTORY, "history", false, handle_history },
 	{ HM_REQ_HOST_FLAGS, "host flags", true, handle_host_flags },
+	{ HM_REQ_FENCE_ADD, "fence add", true, handle_fence_add },
+	{ HM_REQ_FENCE_REMOVE, "fence remove", true, handle_fence_remove },
+	{ HM_REQ_FENCE_LIST, "fence list", false, handle_fence_list },
+	{ HM_REQ_FENCE_CONFIRM, "fence confirm", true, handle_fence_confirm },
 };
 
 static const struct ipc_handler *handler_find(int32_t id)

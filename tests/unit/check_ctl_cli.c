@@ -349,7 +349,7 @@ START_TEST(test_command_table)
 		/* a paged command reads; a write never is */
 		ck_assert(!(c->rows_key && c->needs_write));
 	}
-	ck_assert_int_eq(c - hm_ctl_commands, 15);
+	ck_assert_int_eq(c - hm_ctl_commands, 19);
 	ck_assert_str_eq(hm_ctl_command_find("list")->rows_key, "instances");
 	ck_assert_str_eq(hm_ctl_command_find("history")->rows_key, "events");
 	ck_assert_ptr_null(hm_ctl_command_find("host-list")->rows_key);
@@ -1515,6 +1515,46 @@ START_TEST(test_render_new_commands_odd_json)
 }
 END_TEST
 
+START_TEST(test_fence_commands)
+{
+	json_object *params;
+
+	/* a secret on the command line is refused, and says where it goes */
+	ck_assert_int_eq(PARSE("fence", "add", "node2", "fence_ipmilan", "passwd=x"), -EINVAL);
+	assert_contains(err, "'passwd' is a secret");
+	assert_contains(err, "--params-from");
+	ck_assert_int_eq(PARSE("fence", "add", "node2"), -EINVAL);
+	assert_contains(err, "missing agent");
+	ck_assert_int_eq(PARSE("fence", "add", "node2", "fence_ipmilan", "ip"), -EINVAL);
+	assert_contains(err, "'ip' is not key=value");
+	ck_assert_int_eq(PARSE("fence", "add", "node2", "fence_ipmilan", "--level", "0"), -EINVAL);
+	ck_assert_int_eq(PARSE("fence", "add", "node2", "fence_ipmilan", "--level"), -EINVAL);
+	ck_assert_int_eq(PARSE("fence", "add", "node2", "fence_ipmilan", "ip=10.0.0.2",
+			       "--level", "2", "--params-from", "-"), 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(inv->args, "params_from")), "-");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(inv->args, "level")), 2);
+	/* what --params-from read: comments, blanks, spaces; secrets welcome */
+	ck_assert_int_eq(hm_ctl_params_merge(inv->args, "# the BMC\n\n password=s3cret \r\n"
+					     "ipport=623\n", err, sizeof(err)), 0);
+	params = json_object_object_get(inv->args, "params");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(params, "password")), "s3cret");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(params, "ip")), "10.0.0.2");
+	ck_assert_ptr_null(json_object_object_get(inv->args, "params_from"));
+	ck_assert_int_eq(hm_ctl_params_merge(inv->args, "no equals sign\n", err, sizeof(err)), -EINVAL);
+	assert_contains(err, "not key=value");
+	/* confirm: the host's name twice, the same */
+	ck_assert_int_eq(PARSE("fence", "confirm", "node2"), -EINVAL);
+	assert_contains(err, "give its name twice");
+	ck_assert_int_eq(PARSE("fence", "confirm", "node2", "--yes-i-am-sure", "node3"), -EINVAL);
+	ck_assert_int_eq(PARSE("fence", "confirm", "node2", "--yes-i-am-sure", "node2"), 0);
+	ck_assert(inv->command->needs_write);
+	ck_assert_int_eq(PARSE("fence", "remove", "x"), -EINVAL);
+	ck_assert_int_eq(PARSE("fence", "remove", "3"), 0);
+	ck_assert_int_eq(PARSE("fence", "list"), 0);
+	ck_assert(!inv->command->needs_write);
+}
+END_TEST
+
 START_TEST(test_render_cell_utf8_cut)
 {
 	char reply[2600], *p;
@@ -1637,6 +1677,7 @@ static Suite *ctl_cli_suite(void)
 	add_tcase_fixture(s, test_render_history, setup, teardown);
 	add_tcase_fixture(s, test_render_host_flags, setup, teardown);
 	add_tcase_fixture(s, test_render_cell_utf8_cut, setup, teardown);
+	add_tcase_fixture(s, test_fence_commands, setup, teardown);
 	return s;
 }
 
