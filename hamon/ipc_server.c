@@ -934,7 +934,16 @@ static void host_flags_history(struct hm_daemon *d, json_object *accepted)
 	}
 }
 
-static void host_flags_done(void *data, int rc, uint64_t seq, const char *message)
+static void call_release(struct ipc_call *call)
+{
+	json_object_put(call->accepted);
+	json_object_put(call->payload);
+	qb_ipcs_connection_unref(call->c);
+	free(call);
+}
+
+/* a replicated change an operator asked for was decided: reply */
+static void change_done(void *data, int rc, uint64_t seq, const char *message)
 {
 	struct ipc_call *call = data;
 
@@ -943,11 +952,17 @@ static void host_flags_done(void *data, int rc, uint64_t seq, const char *messag
 	} else {
 		JADD(call->accepted, "seq", json_object_new_int64((int64_t)seq));
 		ipc_reply(call->c, call->id, 0, call->accepted);
-		host_flags_history(ipc_daemon, call->accepted);
 	}
-	json_object_put(call->accepted);
-	qb_ipcs_connection_unref(call->c);
-	free(call);
+	call_release(call);
+}
+
+static void host_flags_done(void *data, int rc, uint64_t seq, const char *message)
+{
+	struct ipc_call *call = data;
+
+	if (rc >= 0)
+		host_flags_history(ipc_daemon, call->accepted);
+	change_done(call, rc, seq, message);
 }
 
 static const char *const host_flag_keys[] = { "disabled", "reserved" };
@@ -1034,35 +1049,13 @@ fail:
 
 /* ---- fence devices (doc/fencing.md) ---- */
 
-static void call_release(struct ipc_call *call)
-{
-	json_object_put(call->accepted);
-	json_object_put(call->payload);
-	qb_ipcs_connection_unref(call->c);
-	free(call);
-}
-
-/* a fence change was decided: reply */
-static void fence_change_done(void *data, int rc, uint64_t seq, const char *message)
-{
-	struct ipc_call *call = data;
-
-	if (rc < 0) {
-		ipc_reply_error(call->c, call->id, rc, message);
-	} else {
-		JADD(call->accepted, "seq", json_object_new_int64((int64_t)seq));
-		ipc_reply(call->c, call->id, 0, call->accepted);
-	}
-	call_release(call);
-}
-
-/* submit op with call->payload; the reply comes from fence_change_done */
+/* submit op with call->payload; the reply comes from change_done */
 static int fence_submit(struct hm_daemon *d, struct ipc_call *call, uint16_t op, char *err,
 			size_t errlen)
 {
 	int rc = hm_replica_submit(d->replica, op,
 				   json_object_to_json_string_ext(call->payload, JSON_C_TO_STRING_PLAIN),
-				   fence_change_done, call, err, errlen);
+				   change_done, call, err, errlen);
 
 	return rc;
 }
