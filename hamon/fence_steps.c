@@ -110,7 +110,7 @@ static int devices_of(struct hm_store *s, uint32_t host, struct devices *l)
 
 static void history(struct fence_run *r, const char *kind, const char *msg)
 {
-	hm_jobs_issue_history(r->d->jobs, r->job, kind, r->host, NULL, msg);
+	hm_jobs_record(r->d->jobs, r->job, kind, r->host, NULL, msg);
 }
 
 static void on_attempt(const struct hm_fence_attempt *a, void *data)

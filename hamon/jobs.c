@@ -27,6 +27,22 @@ struct pending {
 	uint32_t host;
 };
 
+/*
+ * What this member saw happen (a step's result, a fact for the history)
+ * while it could not submit (syncing after a membership change, not
+ * quorate): kept, in order, and submitted once it acts again, so a fence
+ * that finished during a sync is recorded as it happened instead of being
+ * run a second time.
+ */
+struct held {
+	uint16_t op;
+	char *payload;
+	struct pending p;
+	bool is_result;
+	uint32_t seq;
+	const char *failpoint;
+};
+
 struct hm_jobs {
 	const struct hm_seam *seam;
 	struct hm_membership *m;
@@ -39,6 +55,8 @@ struct hm_jobs {
 	size_t n_run, cap_run;
 	struct pending *pend;
 	size_t n_pend, cap_pend;
+	struct held *held;
+	size_t n_held, cap_held;
 	/* the startup window: since when this member acts, and every node it
 	 * saw in the corosync membership since it started */
 	bool acting_once;
@@ -63,6 +81,9 @@ struct submitted {
 	bool is_result;		/* a step result of ours: forget the running step */
 	uint32_t seq;
 	const char *failpoint;	/* passed once the change is accepted */
+	uint16_t op;
+	char *kept;		/* a held change's payload: held again if its
+				 * outcome is unknown; else NULL */
 };
 
 static void failpoint(struct hm_jobs *j, const char *name)
@@ -150,12 +171,29 @@ void hm_jobs_kick(struct hm_jobs *j)
 		j->timer_armed = true;
 }
 
+static int hold(struct hm_jobs *j, uint16_t op, char *payload, const struct pending *p,
+		bool is_result, uint32_t seq, const char *fp)
+{
+	if (grow((void **)&j->held, &j->cap_held, j->n_held, sizeof(*j->held)) < 0)
+		return -ENOMEM;
+	j->held[j->n_held++] = (struct held){ op, payload, *p, is_result, seq, fp };
+	return 0;
+}
+
 static void submit_done(void *data, int rc, uint64_t seq, const char *message)
 {
 	struct submitted *s = data;
 	struct hm_jobs *j = s->j;
 
 	(void)seq;
+	/* left the membership before it was decided: submit it again (a
+	 * second copy of what was taken is refused, so it counts once) */
+	if (rc == -ECONNRESET && s->kept && !j->closing &&
+	    hold(j, s->op, s->kept, &s->p, s->is_result, s->seq, s->failpoint) == 0) {
+		free(s);
+		hm_jobs_kick(j);
+		return;
+	}
 	if (rc < 0 && rc != -ECONNRESET)
 		hm_seam_log(j->seam, LOG_WARNING, "job %llu: a change was refused: %s",
 			    (unsigned long long)s->p.job, message ? message : strerror(-rc));
@@ -164,42 +202,104 @@ static void submit_done(void *data, int rc, uint64_t seq, const char *message)
 		running_drop(j, s->p.job, s->seq);
 	if (rc == 0)
 		failpoint(j, s->failpoint);
+	free(s->kept);
 	free(s);
 	hm_jobs_kick(j);
 }
 
-/* submit op with the JSON object o (consumed) on behalf of a job */
-static int submit_fp(struct hm_jobs *j, uint16_t op, json_object *o, const struct pending *p,
-		     bool is_result, uint32_t seq, const char *fp)
+/* hand payload to the replica; keep: it is a held change (payload is then
+ * ours to keep or free) */
+static int send_change(struct hm_jobs *j, uint16_t op, const char *payload,
+		       const struct pending *p, bool is_result, uint32_t seq, const char *fp,
+		       char *kept, char *err, size_t errlen)
 {
-	struct submitted *s = NULL;
-	char err[JOBS_ERR_MAX];
+	struct submitted *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	*s = (struct submitted){ j, *p, is_result, seq, fp, op, kept };
+	rc = hm_replica_submit(j->r, op, payload, submit_done, s, err, errlen);
+	if (rc < 0)
+		free(s);
+	return rc;
+}
+
+/* not acting now, or the replica resyncs: a held change waits for later */
+static bool submit_later(int rc)
+{
+	return rc == -EROFS || rc == -EAGAIN;
+}
+
+/* submit op with the JSON object o (consumed) on behalf of a job; keep:
+ * what this member saw happen, held until it can be submitted */
+static int submit_fp(struct hm_jobs *j, uint16_t op, json_object *o, const struct pending *p,
+		     bool is_result, uint32_t seq, const char *fp, bool keep)
+{
+	char err[JOBS_ERR_MAX], *copy = NULL;
+	const char *payload;
 	int rc = -ENOMEM;
 
 	if (!o || grow((void **)&j->pend, &j->cap_pend, j->n_pend, sizeof(*j->pend)) < 0)
 		goto out;
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	payload = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (keep && !(copy = strdup(payload)))
 		goto out;
-	*s = (struct submitted){ j, *p, is_result, seq, fp };
 	j->pend[j->n_pend++] = *p;
-	rc = hm_replica_submit(j->r, op, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-			       submit_done, s, err, sizeof(err));
+	/* behind what is held already: the history before the result */
+	rc = keep && j->n_held ? -EAGAIN :
+	     send_change(j, op, payload, p, is_result, seq, fp, copy, err, sizeof(err));
+	if (keep && submit_later(rc)) {
+		rc = hold(j, op, copy, p, is_result, seq, fp);
+		if (rc == 0) {
+			hm_seam_log(j->seam, LOG_INFO, "job %llu: %s kept until this member acts",
+				    (unsigned long long)p->job, hm_update_op_to_str(op));
+			goto out;
+		}
+		snprintf(err, sizeof(err), "out of memory");
+	}
 	if (rc < 0) {
 		j->n_pend--;
+		free(copy);
 		hm_seam_log(j->seam, LOG_WARNING, "job %llu: %s not submitted: %s",
 			    (unsigned long long)p->job, hm_update_op_to_str(op), err);
-		free(s);
 	}
 out:
 	json_object_put(o);
 	return rc;
 }
 
-static int submit(struct hm_jobs *j, uint16_t op, json_object *o, const struct pending *p,
-		  bool is_result, uint32_t seq)
+/* submit what was held, in order, while this member acts */
+static void held_flush(struct hm_jobs *j)
 {
-	return submit_fp(j, op, o, p, is_result, seq, NULL);
+	char err[JOBS_ERR_MAX];
+	struct held h;
+	size_t done = 0;
+	int rc;
+
+	while (done < j->n_held) {
+		h = j->held[done];
+		rc = send_change(j, h.op, h.payload, &h.p, h.is_result, h.seq, h.failpoint,
+				 h.payload, err, sizeof(err));
+		if (submit_later(rc))
+			break;
+		done++;
+		if (rc < 0) {
+			hm_seam_log(j->seam, LOG_WARNING, "job %llu: %s not submitted: %s",
+				    (unsigned long long)h.p.job, hm_update_op_to_str(h.op), err);
+			pending_drop(j, &h.p);
+			if (h.is_result)
+				running_drop(j, h.p.job, h.seq);
+			free(h.payload);
+		}
+	}
+	memmove(j->held, j->held + done, (j->n_held - done) * sizeof(*j->held));
+	j->n_held -= done;
+}
+
+static int submit(struct hm_jobs *j, uint16_t op, json_object *o, const struct pending *p)
+{
+	return submit_fp(j, op, o, p, false, 0, NULL, false);
 }
 
 /* the failpoint a step's intent or result passes when it is accepted */
@@ -243,7 +343,7 @@ int hm_jobs_issue_create(struct hm_jobs *j, enum hm_job_kind kind, uint32_t host
 	if (host)
 		set_int(o, "target_host", host);
 	set_str(o, "reason", reason);
-	return submit_fp(j, HM_OP_JOB_CREATE, o, &p, false, 0, "loss");
+	return submit_fp(j, HM_OP_JOB_CREATE, o, &p, false, 0, "loss", false);
 }
 
 int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_step_action action,
@@ -261,7 +361,8 @@ int hm_jobs_issue_step(struct hm_jobs *j, uint64_t job, uint32_t seq, enum hm_st
 	set_str(o, "instance", instance);
 	if (target)
 		set_int(o, "target", target);
-	return submit_fp(j, HM_OP_STEP_INTENT, o, &p, false, 0, step_failpoint(action, false));
+	return submit_fp(j, HM_OP_STEP_INTENT, o, &p, false, 0, step_failpoint(action, false),
+			 false);
 }
 
 static json_object *result_obj(uint64_t job, uint32_t seq, enum hm_step_state state,
@@ -282,7 +383,7 @@ int hm_jobs_issue_unknown(struct hm_jobs *j, uint64_t job, uint32_t seq, const c
 {
 	const struct pending p = { job, 0 };
 
-	return submit(j, HM_OP_STEP_RESULT, result_obj(job, seq, HM_STEP_UNKNOWN, why), &p, false, 0);
+	return submit(j, HM_OP_STEP_RESULT, result_obj(job, seq, HM_STEP_UNKNOWN, why), &p);
 }
 
 int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state, const char *reason)
@@ -297,11 +398,11 @@ int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state, 
 	set_int(o, "id", (int64_t)job);
 	set_str(o, "state", hm_job_state_to_str(state));
 	set_str(o, "reason", reason);
-	return submit(j, HM_OP_JOB_END, o, &p, false, 0);
+	return submit(j, HM_OP_JOB_END, o, &p);
 }
 
-int hm_jobs_issue_history(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
-			  const char *instance, const char *message)
+static int history(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
+		   const char *instance, const char *message, bool keep)
 {
 	json_object *o = json_object_new_object();
 	const struct pending p = { job, 0 };
@@ -316,7 +417,19 @@ int hm_jobs_issue_history(struct hm_jobs *j, uint64_t job, const char *kind, uin
 	if (job)
 		set_int(o, "job", (int64_t)job);
 	set_str(o, "message", message);
-	return submit(j, HM_OP_HISTORY, o, &p, false, 0);
+	return submit_fp(j, HM_OP_HISTORY, o, &p, false, 0, NULL, keep);
+}
+
+int hm_jobs_issue_history(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
+			  const char *instance, const char *message)
+{
+	return history(j, job, kind, host, instance, message, false);
+}
+
+int hm_jobs_record(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
+		   const char *instance, const char *message)
+{
+	return history(j, job, kind, host, instance, message, true);
 }
 
 void hm_jobs_log(struct hm_jobs *j, int prio, const char *fmt, ...)
@@ -366,7 +479,7 @@ void hm_jobs_step_finished(struct hm_jobs *j, uint64_t job, uint32_t seq,
 			fp = step_failpoint(j->run[i].action, true);
 	/* a refused or undecided result leaves the intent: run again, looking first */
 	if (submit_fp(j, HM_OP_STEP_RESULT, result_obj(job, seq, state, result), &p, true, seq,
-		      fp) < 0)
+		      fp, true) < 0)
 		running_drop(j, job, seq);
 }
 
@@ -503,6 +616,7 @@ static void evaluate(void *data)
 	j->timer_armed = false;
 	if (j->closing || !hm_membership_acting(j->m))
 		return;
+	held_flush(j);
 	if (!j->acting_once) {
 		j->acting_once = true;
 		j->acting_since_ms = j->seam->now_ms(j->seam->ctx);
@@ -573,6 +687,9 @@ void hm_jobs_free(struct hm_jobs *j)
 	free(j->seen);
 	free(j->run);
 	free(j->pend);
+	while (j->n_held)
+		free(j->held[--j->n_held].payload);
+	free(j->held);
 	free(j->alerted);
 	free(j);
 }

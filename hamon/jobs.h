@@ -77,6 +77,10 @@ int hm_jobs_issue_end(struct hm_jobs *j, uint64_t job, enum hm_job_state state,
 		      const char *reason);
 int hm_jobs_issue_history(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
 			  const char *instance, const char *message);
+/* for a step's executor: a fact it saw happen (an agent's attempt, a domain
+ * started), kept and submitted later if this member cannot submit now */
+int hm_jobs_record(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t host,
+		   const char *instance, const char *message);
 /*
  * The startup window: a node this member never saw in the corosync
  * membership since it started acting counts as lost only once window_ms

@@ -65,7 +65,7 @@ static void start_done(void *data, enum hm_lv_outcome outcome, const char *messa
 			 hm_nodelist_name(&r->d->nodelist, r->d->local_nodeid),
 			 (unsigned long long)ms);
 		hm_log_notice("job %llu: %s", (unsigned long long)r->job, msg);
-		hm_jobs_issue_history(r->d->jobs, r->job, "instance.started", r->d->local_nodeid,
+		hm_jobs_record(r->d->jobs, r->job, "instance.started", r->d->local_nodeid,
 				      r->uuid, msg);
 		step_end(r, HM_STEP_DONE, message);
 		return;
@@ -126,7 +126,7 @@ static void migrated(void *data, enum hm_lv_outcome outcome, const char *message
 	if (outcome == HM_LV_DONE) {
 		snprintf(msg, sizeof(msg), "%s migrated to node %u: %s", r->name, m->dest, message);
 		hm_log_notice("job %llu: %s", (unsigned long long)r->job, msg);
-		hm_jobs_issue_history(r->d->jobs, r->job, "instance.migrated", m->dest, r->uuid, msg);
+		hm_jobs_record(r->d->jobs, r->job, "instance.migrated", m->dest, r->uuid, msg);
 	} else {
 		hm_log_warn("job %llu: migration of %s to node %u: %s: %s", (unsigned long long)r->job,
 			    r->name, m->dest, hm_lv_outcome_to_str(outcome), message);
