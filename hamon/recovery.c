@@ -11,95 +11,17 @@
 #include "placement.h"
 #include "policy.h"
 #include "recovery.h"
+#include "snapshot.h"
 
-#define UUID_LEN 37
 #define MSG_MAX 512
 /* an unknown outcome is retried after this, not in a tight loop */
 #define RETRY_UNKNOWN_MS 2000
 
 /* ---- snapshots of the store (strings copied: rows die with callbacks) --- */
 
-struct inst {
-	char uuid[UUID_LEN];
-	char name[256];
-	char affinity[65];
-	struct hm_instance row;		/* strings point at uuid/name or NULL */
-};
-
-struct inst_list {
-	struct inst *v;
-	size_t n, cap;
-	int rc;
-};
-
-/* the row's strings point into the item itself: again after a move */
-static void inst_point(struct inst *p)
-{
-	p->row.uuid = p->uuid;
-	p->row.name = p->name;
-	p->row.affinity_group = p->affinity[0] ? p->affinity : NULL;
-}
-
-static int collect_inst(const struct hm_instance *row, void *data)
-{
-	struct inst_list *l = data;
-	struct inst *p;
-	size_t i;
-
-	if (l->n == l->cap) {
-		if (hm_array_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v), 32) < 0) {
-			l->rc = -ENOMEM;
-			return 1;
-		}
-		for (i = 0; i < l->n; i++)
-			inst_point(&l->v[i]);
-	}
-	p = &l->v[l->n++];
-	snprintf(p->uuid, sizeof(p->uuid), "%s", row->uuid);
-	snprintf(p->name, sizeof(p->name), "%s", row->name);
-	p->row = *row;
-	p->row.domain_xml = NULL;
-	snprintf(p->affinity, sizeof(p->affinity), "%s", row->affinity_group ? row->affinity_group : "");
-	inst_point(p);
-	return 0;
-}
-
-struct host_list {
-	struct hm_host *v;
-	char (*names)[256];	/* v[i].name points here (for reasons) */
-	size_t n, cap;
-	int rc;
-};
-
-static int collect_host(const struct hm_host *row, void *data)
-{
-	struct host_list *l = data;
-	size_t i;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap;
-
-		if (hm_array_grow((void **)&l->v, &cap, l->n, sizeof(*l->v), 16) < 0 ||
-		    hm_array_grow((void **)&l->names, &l->cap, l->n, sizeof(*l->names), 16) < 0) {
-			l->rc = -ENOMEM;
-			return 1;
-		}
-		for (i = 0; i < l->n; i++)
-			l->v[i].name = l->names[i];
-	}
-	/* the plain fields and the name; the other strings are not used here */
-	l->v[l->n] = *row;
-	snprintf(l->names[l->n], sizeof(l->names[0]), "%s", row->name);
-	l->v[l->n].name = l->names[l->n];
-	l->v[l->n].libvirt_uri = l->v[l->n].migration_uri = NULL;
-	l->v[l->n].libvirt_uuid = l->v[l->n].boot_id = l->v[l->n].fence_view = NULL;
-	l->n++;
-	return 0;
-}
-
 struct step_list {
 	struct hm_job_step *v;
-	char (*inst)[UUID_LEN];
+	char (*inst)[HM_SNAP_UUID_LEN];
 	size_t n, cap;
 	int rc;
 };
@@ -123,7 +45,7 @@ static int collect_step(const struct hm_job_step *row, void *data)
 	}
 	l->v[l->n] = *row;
 	l->v[l->n].result = NULL;
-	snprintf(l->inst[l->n], UUID_LEN, "%s", row->instance ? row->instance : "");
+	snprintf(l->inst[l->n], HM_SNAP_UUID_LEN, "%s", row->instance ? row->instance : "");
 	l->v[l->n].instance = row->instance ? l->inst[l->n] : NULL;
 	l->n++;
 	return 0;
@@ -139,7 +61,7 @@ static bool in_set(const uint32_t *v, size_t n, uint32_t id)
 	return false;
 }
 
-static const struct hm_host *host_of(const struct host_list *h, uint32_t id)
+static const struct hm_host *host_of(const struct hm_snap_hosts *h, uint32_t id)
 {
 	size_t i;
 
@@ -219,8 +141,8 @@ static int collect_recovery(const struct hm_job *row, void *data)
 
 void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_store *s)
 {
-	struct host_list hosts = { 0 };
-	struct inst_list insts = { 0 };
+	struct hm_snap_hosts hosts = { 0 };
+	struct hm_snap_instances insts = { 0 };
 	struct open_recoveries open = { 0 };
 	const uint32_t *members;
 	size_t n_members, i, k;
@@ -230,13 +152,9 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 
 	window_ms = (uint64_t)hm_cluster_policy_int(s, "startup_window_s") * 1000;
 	n_members = hm_membership_totem_members(m, &members);
-	rc = hm_store_host_list(s, collect_host, &hosts);
+	rc = hm_snap_hosts_load(s, &hosts);
 	if (rc == 0)
-		rc = hosts.rc;
-	if (rc == 0)
-		rc = hm_store_instance_list(s, collect_inst, &insts);
-	if (rc == 0)
-		rc = insts.rc;
+		rc = hm_snap_instances_load(s, &insts);
 	if (rc == 0)
 		rc = hm_store_job_list(s, collect_recovery, &open);
 	if (rc == 0)
@@ -282,9 +200,8 @@ void hm_recovery_detect(struct hm_jobs *j, struct hm_membership *m, struct hm_st
 			hm_jobs_issue_history(j, 0, "host.lost", h->nodeid, NULL, why);
 	}
 out:
-	free(hosts.v);
-	free(hosts.names);
-	free(insts.v);
+	hm_snap_hosts_free(&hosts);
+	hm_snap_instances_free(&insts);
 	free(open.hosts);
 }
 
@@ -296,8 +213,8 @@ struct plan {
 	struct hm_store *s;
 	const struct hm_job *job;
 	struct step_list steps;
-	struct host_list hosts;
-	struct inst_list insts;
+	struct hm_snap_hosts hosts;
+	struct hm_snap_instances insts;
 	uint32_t next_seq;
 	uint32_t me;
 };
@@ -814,13 +731,9 @@ void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_stor
 	if (rc == 0)
 		rc = p.steps.rc;
 	if (rc == 0)
-		rc = hm_store_host_list(s, collect_host, &p.hosts);
+		rc = hm_snap_hosts_load(s, &p.hosts);
 	if (rc == 0)
-		rc = p.hosts.rc;
-	if (rc == 0)
-		rc = hm_store_instance_list(s, collect_inst, &p.insts);
-	if (rc == 0)
-		rc = p.insts.rc;
+		rc = hm_snap_instances_load(s, &p.insts);
 	if (rc < 0) {
 		hm_jobs_log(j, LOG_ERR, "recovery: cannot read the store: %s", strerror(-rc));
 		goto out;
@@ -866,9 +779,8 @@ void hm_recovery_plan(struct hm_jobs *j, struct hm_membership *m, struct hm_stor
 out:
 	free(p.steps.v);
 	free(p.steps.inst);
-	free(p.hosts.v);
-	free(p.hosts.names);
-	free(p.insts.v);
+	hm_snap_hosts_free(&p.hosts);
+	hm_snap_instances_free(&p.insts);
 }
 
 enum hm_local_verdict hm_recovery_local_domain(struct hm_store *s, uint32_t me, const char *uuid,
