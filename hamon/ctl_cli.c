@@ -277,6 +277,8 @@ static void render_replica(FILE *out, json_object *reply)
 	fputc('\n', out);
 }
 
+static void render_status_cluster(FILE *out, json_object *reply);
+
 static void render_status(FILE *out, json_object *args, json_object *reply)
 {
 	json_object *v;
@@ -330,6 +332,7 @@ static void render_status(FILE *out, json_object *args, json_object *reply)
 
 	fputc('\n', out);
 	render_members(out, reply);
+	render_status_cluster(out, reply);
 }
 
 static void render_log_level(FILE *out, json_object *args, json_object *reply)
@@ -557,6 +560,66 @@ static const struct column event_columns[] = {
 	COL_ALT("Instance", "instance_name", "instance"), COL("Job", "job"),
 	COL("Message", "message"),
 };
+
+static const struct column status_host_columns[] = {
+	COL("Nodeid", "nodeid"), COL("Name", "name"), COL("State", "state"),
+	COL("Maintenance", "maintenance"), COL("Disabled", "disabled"),
+	COL("Fence devices", "fence_devices"), COL("Fencing", "fencing"),
+};
+
+static const struct column status_job_columns[] = {
+	COL("ID", "id"), COL("Kind", "kind"), COL("State", "state"),
+	COL_ALT("Host", "host", "target_host"), COL("Instance", "instance"),
+};
+
+/* the hosts with their fencing, the open jobs and the headroom */
+static void render_status_cluster(FILE *out, json_object *reply)
+{
+	json_object *hosts = field(reply, "hosts"), *jobs = field(reply, "jobs");
+	json_object *head = field(reply, "headroom"), *h;
+	const char *f, *name;
+	int64_t n, placed, pending;
+	size_t i;
+
+	if (json_object_is_type(hosts, json_type_array)) {
+		fputs("\nHosts\n-----\n", out);
+		render_table(out, hosts, status_host_columns, N_COLS(status_host_columns));
+		for (i = 0; i < json_object_array_length(hosts); i++) {
+			h = json_object_array_get_idx(hosts, i);
+			f = field_str(h, "fencing");
+			name = field_str(h, "name");
+			if (f && !strcmp(f, "UNPROTECTED")) {
+				fputs("WARNING: ", out);
+				put_clean(out, name ? name : "?");
+				fputs(" is UNPROTECTED: no level of its fence devices answers its monitor "
+				      "(hamonctl fence test; fence list)\n", out);
+			}
+		}
+	}
+	if (json_object_is_type(jobs, json_type_array)) {
+		fputs("\nJobs running\n------------\n", out);
+		if (json_object_array_length(jobs))
+			render_table(out, jobs, status_job_columns, N_COLS(status_job_columns));
+		else
+			fputs("none\n", out);
+	}
+	if (has_field(reply, "headroom")) {
+		fputs("\nHeadroom\n--------\n", out);
+		if (!head) {
+			fputs("no host runs HA instances\n", out);
+		} else if (field_int(head, "instances", 0, INT64_MAX, &n) &&
+			   field_int(head, "placed", 0, INT64_MAX, &placed) &&
+			   field_int(head, "pending", 0, INT64_MAX, &pending)) {
+			fputs("if ", out);
+			put_clean(out, field_str(head, "host") ? field_str(head, "host") : "?");
+			fprintf(out, " (the largest) failed now: %" PRId64 " of its %" PRId64
+				" HA instance%s could be rebuilt%s\n", placed, n, n == 1 ? "" : "s",
+				pending ? ": NOT ENOUGH ROOM" : "");
+		} else {
+			fputs("?\n", out);
+		}
+	}
+}
 
 static void render_host_list(FILE *out, json_object *args, json_object *reply)
 {
@@ -1263,6 +1326,304 @@ static int parse_host_unreserve(int argc, char *const argv[], json_object *args,
 	return parse_host_flag("host unreserve", "reserved", false, argc, argv, args, err, errlen);
 }
 
+/* ---- operators' jobs: fence HOST, maintenance, migrate, evacuate ---- */
+
+/*
+ * The words of a command: options from opts (a flag, or with a value when
+ * value is not NULL) anywhere, the rest operands, at most max_operands.
+ */
+struct word_opt {
+	const char *name;
+	bool *set;
+	const char **value;
+};
+
+static int parse_words(const char *cmd, int argc, char *const argv[], const struct word_opt *opts,
+		       size_t n_opts, const char **operands, int max_operands, int *n_operands,
+		       char *err, size_t errlen)
+{
+	char shown[ARG_SHOW_MAX + 4];
+	size_t k;
+	int i;
+
+	*n_operands = 0;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		text_clean(a, ARG_SHOW_MAX, shown, sizeof(shown));
+		if (a[0] != '-' || !a[1]) {
+			if (!a[0]) {
+				snprintf(err, errlen, "%s: empty argument", cmd);
+				return -EINVAL;
+			}
+			if (*n_operands == max_operands) {
+				snprintf(err, errlen, "%s: unexpected argument '%s'", cmd, shown);
+				return -EINVAL;
+			}
+			operands[(*n_operands)++] = a;
+			continue;
+		}
+		for (k = 0; k < n_opts && strcmp(a, opts[k].name); k++)
+			;
+		if (k == n_opts) {
+			snprintf(err, errlen, "%s: unknown option '%s'", cmd, shown);
+			return -EINVAL;
+		}
+		if (*opts[k].set) {
+			snprintf(err, errlen, "%s: option %s given twice", cmd, opts[k].name);
+			return -EINVAL;
+		}
+		*opts[k].set = true;
+		if (opts[k].value) {
+			if (i + 1 == argc || !argv[i + 1][0] || argv[i + 1][0] == '-') {
+				snprintf(err, errlen, "%s: option %s needs a value", cmd, opts[k].name);
+				return -EINVAL;
+			}
+			*opts[k].value = argv[++i];
+		}
+	}
+	return 0;
+}
+
+/* hamonctl's own: wait for the job to end (hm_ctl_parse takes it out) */
+static int want_wait(bool wait, json_object *args, char *err, size_t errlen)
+{
+	return wait ? args_add(args, HM_CTL_ARG_WAIT, json_object_new_boolean(true), err, errlen) : 0;
+}
+
+/* fence HOST [--yes] [--wait]: without --yes hamonctl asks for the name */
+static int parse_fence_host(int argc, char *const argv[], json_object *args, char *err,
+			    size_t errlen)
+{
+	bool yes = false, wait = false;
+	const struct word_opt opts[] = { { "--yes", &yes, NULL }, { "--wait", &wait, NULL } };
+	const char *host[1];
+	int n, r;
+
+	r = parse_words("fence", argc, argv, opts, 2, host, 1, &n, err, errlen);
+	if (r == 0 && n != 1) {
+		snprintf(err, errlen, "fence: give the host to power off (hamonctl fence HOST "
+			 "[--yes] [--wait]), or a subcommand: add, remove, list, test, history, "
+			 "confirm");
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = args_add(args, "host", json_object_new_string(host[0]), err, errlen);
+	if (r == 0 && !yes)
+		r = args_add(args, HM_CTL_ARG_CONFIRM, json_object_new_string(host[0]), err, errlen);
+	if (r == 0)
+		r = want_wait(wait, args, err, errlen);
+	return r;
+}
+
+/* fence test HOST | fence test --id N */
+static int parse_fence_test(int argc, char *const argv[], json_object *args, char *err,
+			    size_t errlen)
+{
+	bool id_set = false;
+	const char *id_s = NULL, *host[1];
+	const struct word_opt opts[] = { { "--id", &id_set, &id_s } };
+	int64_t id;
+	int n, r;
+
+	r = parse_words("fence test", argc, argv, opts, 1, host, 1, &n, err, errlen);
+	if (r < 0)
+		return r;
+	if ((n == 1) == id_set) {
+		snprintf(err, errlen, "fence test: give a host, or --id DEVICE (hamonctl fence list)");
+		return -EINVAL;
+	}
+	if (id_set) {
+		if (!positive_int(id_s, &id) || id > UINT32_MAX) {
+			snprintf(err, errlen, "fence test: --id needs a device id (1 or more)");
+			return -EINVAL;
+		}
+		return args_add(args, "id", json_object_new_int64(id), err, errlen);
+	}
+	return args_add(args, "host", json_object_new_string(host[0]), err, errlen);
+}
+
+static const struct column fence_test_columns[] = {
+	COL("ID", "id"), COL("Level", "level"), COL("Agent", "agent"), COL("Power", "power"),
+	COL("ms", "ms"), COL("Reason", "reason"),
+};
+
+static void render_fence_test(FILE *out, json_object *args, json_object *reply)
+{
+	json_object *devs = field(reply, "devices"), *d;
+	size_t i, bad = 0;
+	int64_t from;
+
+	(void)args;
+	render_table(out, devs, fence_test_columns, N_COLS(fence_test_columns));
+	for (i = 0; json_object_is_type(devs, json_type_array) && i < json_object_array_length(devs);
+	     i++) {
+		d = json_object_array_get_idx(devs, i);
+		bad += !json_object_get_boolean(field(d, "ok"));
+	}
+	if (field_int(reply, "from", 1, UINT32_MAX, &from))
+		fprintf(out, "(asked from node %" PRId64 "; %zu device%s did not answer)\n", from, bad,
+			bad == 1 ? "" : "s");
+}
+
+/* fence history [HOST]: the fencing part of the timeline */
+static int parse_fence_history(int argc, char *const argv[], json_object *args, char *err,
+			       size_t errlen)
+{
+	static const char *const host_only[] = { "host" };
+	json_object *kinds = json_object_new_array();
+	int r;
+
+	r = argc ? parse_operands("fence history", host_only, 1, argc, argv, args, err, errlen) : 0;
+	if (r == 0 && (!kinds ||
+		       json_object_array_add(kinds, json_object_new_string("fence.")) != 0 ||
+		       json_object_array_add(kinds, json_object_new_string("host.fenced")) != 0)) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+	}
+	if (r < 0) {
+		json_object_put(kinds);
+		return r;
+	}
+	return args_add(args, "kinds", kinds, err, errlen);
+}
+
+/* maintenance on|off HOST [--no-drain] [--strict] [--wait] */
+static int parse_maintenance(int argc, char *const argv[], json_object *args, char *err,
+			     size_t errlen)
+{
+	bool no_drain = false, strict = false, wait = false;
+	const struct word_opt opts[] = {
+		{ "--no-drain", &no_drain, NULL }, { "--strict", &strict, NULL },
+		{ "--wait", &wait, NULL },
+	};
+	const char *w[2];
+	bool on;
+	int n, r;
+
+	r = parse_words("maintenance", argc, argv, opts, 3, w, 2, &n, err, errlen);
+	if (r < 0)
+		return r;
+	if (n != 2 || (strcmp(w[0], "on") && strcmp(w[0], "off"))) {
+		snprintf(err, errlen, "maintenance: give on or off, then the host "
+			 "(hamonctl maintenance on HOST [--no-drain] [--strict] [--wait])");
+		return -EINVAL;
+	}
+	on = !strcmp(w[0], "on");
+	if (!on && (no_drain || strict)) {
+		snprintf(err, errlen, "maintenance off: --no-drain and --strict are for 'on'");
+		return -EINVAL;
+	}
+	r = args_add(args, "host", json_object_new_string(w[1]), err, errlen);
+	if (r == 0)
+		r = args_add(args, "on", json_object_new_boolean(on), err, errlen);
+	if (r == 0 && no_drain)
+		r = args_add(args, "drain", json_object_new_boolean(false), err, errlen);
+	if (r == 0 && strict)
+		r = args_add(args, "strict", json_object_new_boolean(true), err, errlen);
+	if (r == 0)
+		r = want_wait(wait, args, err, errlen);
+	return r;
+}
+
+/* migrate INSTANCE [HOST] [--wait] */
+static int parse_migrate(int argc, char *const argv[], json_object *args, char *err,
+			 size_t errlen)
+{
+	bool wait = false;
+	const struct word_opt opts[] = { { "--wait", &wait, NULL } };
+	const char *w[2];
+	int n, r;
+
+	r = parse_words("migrate", argc, argv, opts, 1, w, 2, &n, err, errlen);
+	if (r == 0 && n == 0) {
+		snprintf(err, errlen, "migrate: missing instance (a name or uuid, see hamonctl list)");
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = args_add(args, "instance", json_object_new_string(w[0]), err, errlen);
+	if (r == 0 && n == 2)
+		r = args_add(args, "host", json_object_new_string(w[1]), err, errlen);
+	if (r == 0)
+		r = want_wait(wait, args, err, errlen);
+	return r;
+}
+
+/* evacuate HOST [--target HOST] [--dry-run] [--wait] */
+static int parse_evacuate(int argc, char *const argv[], json_object *args, char *err,
+			  size_t errlen)
+{
+	bool dry = false, wait = false, target_set = false;
+	const char *target = NULL, *w[1];
+	const struct word_opt opts[] = {
+		{ "--dry-run", &dry, NULL }, { "--wait", &wait, NULL },
+		{ "--target", &target_set, &target },
+	};
+	int n, r;
+
+	r = parse_words("evacuate", argc, argv, opts, 3, w, 1, &n, err, errlen);
+	if (r == 0 && n == 0) {
+		snprintf(err, errlen, "evacuate: missing host (the host that is down)");
+		r = -EINVAL;
+	}
+	if (r == 0 && dry && wait) {
+		snprintf(err, errlen, "evacuate: --dry-run changes nothing: there is nothing to wait for");
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = args_add(args, "host", json_object_new_string(w[0]), err, errlen);
+	if (r == 0 && target)
+		r = args_add(args, "target", json_object_new_string(target), err, errlen);
+	if (r == 0 && dry)
+		r = args_add(args, "dry_run", json_object_new_boolean(true), err, errlen);
+	if (r == 0)
+		r = want_wait(wait, args, err, errlen);
+	return r;
+}
+
+static const struct column plan_columns[] = {
+	COL("Instance", "name"), COL("vCPUs", "vcpus"), COL("MiB", "memory_mib"),
+	COL("Outcome", "outcome"), COL("To", "to"), COL("Reason", "reason"),
+};
+
+static void render_plan(FILE *out, json_object *plan)
+{
+	int64_t placed = 0, pending = 0, lost = 0, stays = 0;
+
+	render_table(out, field(plan, "instances"), plan_columns, N_COLS(plan_columns));
+	field_int(plan, "placed", 0, INT64_MAX, &placed);
+	field_int(plan, "pending", 0, INT64_MAX, &pending);
+	field_int(plan, "lost", 0, INT64_MAX, &lost);
+	field_int(plan, "stays", 0, INT64_MAX, &stays);
+	fprintf(out, "%" PRId64 " placed, %" PRId64 " cannot be placed now, %" PRId64 " lost, %"
+		PRId64 " stay\n", placed, pending, lost, stays);
+}
+
+/* a job an operator started: what it is, and its id; a dry run: the plan */
+static void render_job_started(FILE *out, json_object *args, json_object *reply)
+{
+	const char *done = field_str(reply, "done"), *warning = field_str(reply, "warning");
+	int64_t job;
+
+	(void)args;
+	if (field(reply, "dry_run")) {
+		fputs("dry run: nothing is changed\n", out);
+		render_plan(out, reply);
+		return;
+	}
+	if (field(reply, "plan"))
+		render_plan(out, field(reply, "plan"));
+	if (warning) {
+		fputs("WARNING: ", out);
+		put_clean(out, warning);
+		fputc('\n', out);
+	}
+	put_clean(out, done ? done : "accepted");
+	if (field_int(reply, "job", 1, INT64_MAX, &job))
+		fprintf(out, " (job %" PRId64 ": hamonctl job show %" PRId64 ")", job, job);
+	fputc('\n', out);
+}
+
 const struct hm_ctl_command hm_ctl_commands[] = {
 	{
 		.name = "status",
@@ -1412,6 +1773,74 @@ const struct hm_ctl_command hm_ctl_commands[] = {
 		.render = render_fence_change,
 	},
 	{
+		.name = "fence test",
+		.id = HM_REQ_FENCE_TEST,
+		.needs_write = true,
+		.args_usage = "<host> | --id <device>",
+		.summary = "ask every fence device of a host (status) from this node, now",
+		.parse = parse_fence_test,
+		.render = render_fence_test,
+	},
+	{
+		.name = "fence history",
+		.id = HM_REQ_HISTORY,
+		.needs_write = false,
+		.args_usage = "[<host>]",
+		.summary = "every fence attempt, fence and confirmation, oldest first",
+		.parse = parse_fence_history,
+		.render = render_history,
+		.rows_key = "events",
+	},
+	{
+		.name = "fence",
+		.id = HM_REQ_FENCE,
+		.needs_write = true,
+		.args_usage = "<host> [--yes] [--wait]",
+		.summary = "power a host off through its fence devices, now (asks for its name "
+			   "unless --yes)",
+		.details = "  --yes               do not ask for the host's name\n"
+			   "  --wait              wait until the fence job ends; exit 0 only if the\n"
+			   "                      host is proven off\n",
+		.parse = parse_fence_host,
+		.render = render_job_started,
+	},
+	{
+		.name = "maintenance",
+		.id = HM_REQ_MAINTENANCE,
+		.needs_write = true,
+		.args_usage = "on|off <host> [--no-drain] [--strict] [--wait]",
+		.summary = "take a host out of placement and live-migrate its guests away "
+			   "(on), or give it back (off)",
+		.details = "  --no-drain          only the flag: its guests stay\n"
+			   "  --strict            refuse if some guest cannot be placed now\n"
+			   "  --wait              wait until the drain ends; exit 0 only if every\n"
+			   "                      guest moved\n",
+		.parse = parse_maintenance,
+		.render = render_job_started,
+	},
+	{
+		.name = "migrate",
+		.id = HM_REQ_MIGRATE,
+		.needs_write = true,
+		.args_usage = "<instance> [<host>] [--wait]",
+		.summary = "live-migrate one instance (placement chooses the host if none given)",
+		.details = "  --wait              wait until the migration ends\n",
+		.parse = parse_migrate,
+		.render = render_job_started,
+	},
+	{
+		.name = "evacuate",
+		.id = HM_REQ_EVACUATE,
+		.needs_write = true,
+		.args_usage = "<host> [--dry-run [--target <host>]] [--wait]",
+		.summary = "rebuild the guests of a fenced host elsewhere (--dry-run: the plan only)",
+		.details = "  --dry-run           print what would go where, change nothing\n"
+			   "  --target HOST       plan onto this host only (with --dry-run)\n"
+			   "  --wait              wait until the evacuation ends\n",
+		.parse = parse_evacuate,
+		.render = render_job_started,
+	},
+	{
 		.name = "host disable",
 		.id = HM_REQ_HOST_FLAGS,
 		.needs_write = true,
@@ -1519,6 +1948,21 @@ static int ipc_name_set(struct hm_ctl_invocation *inv, const char *name, bool at
 	return 0;
 }
 
+/* what a parser left for hamonctl itself, not for hamond */
+static void client_args_take(struct hm_ctl_invocation *inv)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(inv->args, HM_CTL_ARG_WAIT, &v)) {
+		inv->wait = true;
+		json_object_object_del(inv->args, HM_CTL_ARG_WAIT);
+	}
+	if (json_object_object_get_ex(inv->args, HM_CTL_ARG_CONFIRM, &v)) {
+		snprintf(inv->confirm, sizeof(inv->confirm), "%s", json_object_get_string(v));
+		json_object_object_del(inv->args, HM_CTL_ARG_CONFIRM);
+	}
+}
+
 int hm_ctl_parse(int argc, char *const argv[], struct hm_ctl_invocation **ret_inv,
 		 char *err, size_t errlen)
 {
@@ -1593,9 +2037,9 @@ int hm_ctl_parse(int argc, char *const argv[], struct hm_ctl_invocation **ret_in
 	}
 
 	if (cmd_name) {
-		inv->command = hm_ctl_command_find(cmd_name);
-		/* a two-word command: "config set" */
-		if (!inv->command && n_rest > 0) {
+		/* a two-word command first ("fence add"), then one word ("fence
+		 * node2") */
+		if (n_rest > 0) {
 			char two[2 * ARG_SHOW_MAX];
 
 			snprintf(two, sizeof(two), "%s %s", cmd_name, rest[0]);
@@ -1603,6 +2047,8 @@ int hm_ctl_parse(int argc, char *const argv[], struct hm_ctl_invocation **ret_in
 			if (inv->command)
 				memmove(rest, rest + 1, (size_t)--n_rest * sizeof(*rest));
 		}
+		if (!inv->command)
+			inv->command = hm_ctl_command_find(cmd_name);
 		if (!inv->command && command_group(cmd_name)) {
 			text_clean(cmd_name, ARG_SHOW_MAX, shown, sizeof(shown));
 			snprintf(err, errlen, "'%s' needs a subcommand (see hamonctl --help)", shown);
@@ -1627,6 +2073,7 @@ int hm_ctl_parse(int argc, char *const argv[], struct hm_ctl_invocation **ret_in
 	r = inv->command->parse(n_rest, rest, inv->args, err, errlen);
 	if (r < 0)
 		goto fail;
+	client_args_take(inv);
 done:
 	free(rest);
 	*ret_inv = inv;
@@ -1967,4 +2414,40 @@ void hm_ctl_render(FILE *out, const struct hm_ctl_invocation *inv, json_object *
 		return;
 	}
 	inv->command->render(out, inv->args, reply);
+}
+
+int hm_ctl_wait_invocation(const struct hm_ctl_invocation *inv, json_object *started,
+			   struct hm_ctl_invocation **ret, char *msg, size_t len)
+{
+	struct hm_ctl_invocation *show;
+	int64_t job;
+
+	*ret = NULL;
+	if (!field_int(started, "job", 1, INT64_MAX, &job)) {
+		snprintf(msg, len, "--wait: hamond's reply names no job to wait for");
+		return HM_EXIT_FAILED;
+	}
+	show = calloc(1, sizeof(*show));
+	if (!show || !(show->args = json_object_new_object()) ||
+	    json_object_object_add(show->args, "id", json_object_new_int64(job)) != 0) {
+		hm_ctl_invocation_free(show);
+		snprintf(msg, len, "out of memory");
+		return HM_EXIT_FAILED;
+	}
+	show->json = inv->json;
+	memcpy(show->ipc_name, inv->ipc_name, sizeof(show->ipc_name));
+	show->command = hm_ctl_command_find("job show");
+	*ret = show;
+	return HM_EXIT_OK;
+}
+
+int hm_ctl_job_outcome(json_object *job_show_reply)
+{
+	const char *state = field_str(job_show_reply, "state");
+
+	if (!state)
+		return HM_EXIT_FAILED;	/* not a job: do not wait forever */
+	if (!strcmp(state, "accepted") || !strcmp(state, "running"))
+		return -1;
+	return strcmp(state, "done") ? HM_EXIT_FAILED : HM_EXIT_OK;
 }

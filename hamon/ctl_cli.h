@@ -51,8 +51,15 @@ extern const struct hm_ctl_command hm_ctl_commands[];
 /* the row named name, or NULL */
 const struct hm_ctl_command *hm_ctl_command_find(const char *name);
 
+/* keys a parser leaves in args for hamonctl itself (hm_ctl_parse moves
+ * them into the invocation) */
+#define HM_CTL_ARG_WAIT "_wait"
+#define HM_CTL_ARG_CONFIRM "_confirm"
+
 struct hm_ctl_invocation {
 	bool json;				/* print the reply as JSON */
+	bool wait;				/* --wait: follow the job the reply names */
+	char confirm[256];			/* ask the operator to type this first ("" no) */
 	bool help;				/* print usage, send nothing */
 	bool version;				/* print the version, send nothing */
 	char ipc_name[HM_CTL_IPC_NAME_MAX];
@@ -141,5 +148,20 @@ int hm_ctl_duration_parse(const char *s, uint64_t *ret_seconds);
 /* milliseconds since the epoch as local time, ISO 8601 with milliseconds:
  * "2024-05-01T12:34:56.789"; "?" when out of range */
 void hm_ctl_time_format(int64_t ms, char *buf, size_t len);
+
+/* --wait: how often hamonctl asks for the job */
+#define HM_CTL_WAIT_POLL_MS 250
+
+/*
+ * --wait: the "job show" invocation for the job that started (the reply
+ * of the command that made it); HM_EXIT_OK, or an exit code with msg
+ * (the reply names no job).
+ */
+int hm_ctl_wait_invocation(const struct hm_ctl_invocation *inv, json_object *started,
+			   struct hm_ctl_invocation **ret, char *msg, size_t len);
+
+/* a "job show" reply: -1 while the job runs, else the exit code for how it
+ * ended (done 0, failed or cancelled HM_EXIT_FAILED) */
+int hm_ctl_job_outcome(json_object *job_show_reply);
 
 #endif

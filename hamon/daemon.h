@@ -95,6 +95,13 @@ int hm_steps_run(struct hm_daemon *d, const struct hm_step_order *o);
  * every fence device from this node, published as our fence_view */
 int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o);
 int hm_fence_monitor_start(struct hm_daemon *d);
+/* `hamonctl fence test`: status of host's devices (or of the one device
+ * when not 0) from this node, one after another; done gets
+ * [{"id", "level", "agent", "ok", "power": on|off|null, "ms", "reason"}].
+ * 0, -ENODEV (no such device), -ENOMEM */
+typedef void (*hm_fence_test_fn)(json_object *results, void *data);
+int hm_fence_test_start(struct hm_daemon *d, uint32_t host, uint32_t device,
+			hm_fence_test_fn done, void *data);
 void hm_fence_monitor_stop(struct hm_daemon *d);
 /* this host's own observations changed (inventory.c republishes them) */
 void hm_inventory_host_changed(struct hm_daemon *d);

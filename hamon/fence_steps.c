@@ -92,6 +92,25 @@ static void devices_free(struct devices *l)
 	free(l->v);
 }
 
+/* only the device id stays in the list (none if it is not there) */
+static void devices_keep_one(struct devices *l, uint32_t id)
+{
+	size_t i, keep = 0;
+
+	for (i = 1; i <= l->n; i++) {
+		if (l->v[i].id == id && !keep) {
+			keep = i;
+			continue;
+		}
+		free(l->params[i]);
+	}
+	if (keep) {
+		l->v[1] = l->v[keep];
+		l->params[1] = l->params[keep];
+	}
+	l->n = keep ? 1 : 0;
+}
+
 /* the devices of host (0: every host), in v[1..n] (v[0] holds the host asked for) */
 static int devices_of(struct hm_store *s, uint32_t host, struct devices *l)
 {
@@ -244,25 +263,102 @@ int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o)
 	return rc;
 }
 
-/* ---- the monitor: every device, from here, every so often ---- */
-
-/* the first round soon after start, then every fence_monitor_interval_s */
-#define HM_FENCE_MONITOR_FIRST_MS 5000u
-
-struct hm_fence_monitor {
+/*
+ * One pass over devices, one check each, in order: the periodic monitor
+ * ("monitor") and an operator's `fence test` ("status") share it.
+ */
+struct check_round {
 	struct hm_daemon *d;
-	qb_loop_timer_handle timer;
-	struct hm_fencer_op *op;
+	const char *action;
 	struct devices devs;
 	size_t next;			/* 1-based index into devs.v */
-	json_object *view;		/* this round's results */
+	struct hm_fencer_op *op;
+	void (*checked)(struct check_round *cr, const struct hm_fence_attempt *a);
+	void (*ended)(struct check_round *cr);
 	bool stopping;			/* stopped with a check in flight: its end frees */
 };
+
+static void round_next(struct check_round *cr);
+
+static void round_checked(const struct hm_fence_attempt *a, void *data)
+{
+	struct check_round *cr = data;
+
+	cr->op = NULL;
+	if (cr->stopping) {
+		cr->ended(cr);
+		return;
+	}
+	cr->checked(cr, a);
+	round_next(cr);
+}
+
+static void round_next(struct check_round *cr)
+{
+	const struct hm_fencer_config cfg = {
+		.agent_dir = getenv("HAMOND_FENCE_AGENT_DIR"),
+		.call_timeout_ms = (uint64_t)hm_cluster_policy_int(cr->d->store, "fence_timeout_s") * 1000,
+	};
+	struct hm_host *h = NULL;
+	int rc = -ENOENT;
+
+	while (cr->next <= cr->devs.n && rc < 0) {
+		const struct hm_fence_device *dev = &cr->devs.v[cr->next++];
+
+		hm_store_host_get(cr->d->store, dev->host, &h);
+		rc = hm_fencer_check_start(cr->d->loop, &cfg, dev, h ? h->name : NULL, cr->action,
+					   round_checked, cr, &cr->op);
+		free(h);
+		h = NULL;
+	}
+	if (rc < 0)
+		cr->ended(cr);
+}
+
+/* ---- the monitor: every device, from here, every so often ---- */
+
+/* the first round soon after start, then every fence_monitor_interval_s,
+ * and at once when the devices changed (looked at every POLL) */
+#define HM_FENCE_MONITOR_FIRST_MS 5000u
+#define HM_FENCE_MONITOR_POLL_MS 2000u
+
+struct hm_fence_monitor {
+	struct check_round cr;		/* first: the round's callbacks get the monitor */
+	qb_loop_timer_handle timer;
+	json_object *view;		/* this round's results */
+	uint64_t devices_sig;		/* the devices the last round checked */
+	uint64_t next_round_ms;		/* monotonic */
+};
+
+/* FNV-1a over every device: a new, changed or removed one changes it */
+static int device_sig(const struct hm_fence_device *row, void *data)
+{
+	uint64_t *h = data;
+	char buf[64];
+	const char *parts[3] = { buf, row->agent, row->params };
+	size_t i;
+	const char *c;
+
+	snprintf(buf, sizeof(buf), "%u/%u/%u", row->id, row->host, row->level);
+	for (i = 0; i < 3; i++)
+		for (c = parts[i]; c && *c; c++)
+			*h = (*h ^ (unsigned char)*c) * 0x100000001b3ull;
+	*h = (*h ^ 0xff) * 0x100000001b3ull;
+	return 0;
+}
+
+static uint64_t devices_signature(struct hm_store *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	hm_store_fence_device_list(s, device_sig, &h);
+	return h;
+}
 
 static void monitor_free(struct hm_fence_monitor *fm)
 {
 	json_object_put(fm->view);
-	devices_free(&fm->devs);
+	devices_free(&fm->cr.devs);
 	free(fm);
 }
 
@@ -270,48 +366,48 @@ static void monitor_round(void *data);
 
 static uint64_t monitor_interval_ms(struct hm_fence_monitor *fm)
 {
-	return (uint64_t)hm_cluster_policy_int(fm->d->store, "fence_monitor_interval_s") * 1000;
+	return (uint64_t)hm_cluster_policy_int(fm->cr.d->store, "fence_monitor_interval_s") * 1000;
 }
 
 static void monitor_schedule(struct hm_fence_monitor *fm, uint64_t ms)
 {
-	if (qb_loop_timer_add(fm->d->loop, QB_LOOP_LOW, ms * QB_TIME_NS_IN_MSEC, fm, monitor_round,
-			      &fm->timer) != 0)
+	if (qb_loop_timer_add(fm->cr.d->loop, QB_LOOP_LOW, ms * QB_TIME_NS_IN_MSEC, fm,
+			      monitor_round, &fm->timer) != 0)
 		hm_log_err("cannot schedule the fence monitor");
 }
 
 /* the round is over: publish the view if it changed */
-static void monitor_end(struct hm_fence_monitor *fm)
+static void monitor_end(struct check_round *cr)
 {
-	const char *text = json_object_to_json_string_ext(fm->view, JSON_C_TO_STRING_PLAIN);
+	struct hm_fence_monitor *fm = (struct hm_fence_monitor *)cr;
+	struct hm_daemon *d = cr->d;
+	const char *text;
 
-	if (!fm->d->fence_view || strcmp(fm->d->fence_view, text)) {
-		free(fm->d->fence_view);
-		fm->d->fence_view = strdup(text);
-		hm_inventory_host_changed(fm->d);
+	if (cr->stopping) {
+		monitor_free(fm);
+		return;
+	}
+	text = json_object_to_json_string_ext(fm->view, JSON_C_TO_STRING_PLAIN);
+	if (!d->fence_view || strcmp(d->fence_view, text)) {
+		free(d->fence_view);
+		d->fence_view = strdup(text);
+		hm_inventory_host_changed(d);
 	}
 	json_object_put(fm->view);
 	fm->view = NULL;
-	devices_free(&fm->devs);
-	memset(&fm->devs, 0, sizeof(fm->devs));
-	monitor_schedule(fm, monitor_interval_ms(fm));
+	devices_free(&cr->devs);
+	memset(&cr->devs, 0, sizeof(cr->devs));
+	fm->next_round_ms = hm_daemon_now_ms() + monitor_interval_ms(fm);
+	monitor_schedule(fm, HM_FENCE_MONITOR_POLL_MS);
 }
 
-static void monitor_next(struct hm_fence_monitor *fm);
-
-static void monitored(const struct hm_fence_attempt *a, void *data)
+static void monitored(struct check_round *cr, const struct hm_fence_attempt *a)
 {
-	struct hm_fence_monitor *fm = data;
+	struct hm_fence_monitor *fm = (struct hm_fence_monitor *)cr;
 	json_object *o = json_object_new_object();
 	char id[16];
 	bool ok = a->exit_status == 0;
 
-	fm->op = NULL;
-	if (fm->stopping) {
-		json_object_put(o);
-		monitor_free(fm);
-		return;
-	}
 	if (o) {
 		json_object_object_add(o, "ok", json_object_new_boolean(ok));
 		json_object_object_add(o, "ms", json_object_new_int64(a->end_ms));
@@ -323,47 +419,30 @@ static void monitored(const struct hm_fence_attempt *a, void *data)
 	if (!ok)
 		hm_log_warn("fence device %u (%s) of node %u does not answer from here: %s",
 			    a->device, a->agent, a->host, a->reason);
-	monitor_next(fm);
-}
-
-static void monitor_next(struct hm_fence_monitor *fm)
-{
-	const struct hm_fencer_config cfg = {
-		.agent_dir = getenv("HAMOND_FENCE_AGENT_DIR"),
-		.call_timeout_ms = (uint64_t)hm_cluster_policy_int(fm->d->store, "fence_timeout_s") * 1000,
-	};
-	struct hm_host *h = NULL;
-	int rc = -ENOENT;
-
-	while (fm->next <= fm->devs.n && rc < 0) {
-		const struct hm_fence_device *dev = &fm->devs.v[fm->next++];
-
-		hm_store_host_get(fm->d->store, dev->host, &h);
-		rc = hm_fencer_check_start(fm->d->loop, &cfg, dev, h ? h->name : NULL, "monitor",
-					   monitored, fm, &fm->op);
-		free(h);
-		h = NULL;
-	}
-	if (rc < 0)
-		monitor_end(fm);
 }
 
 static void monitor_round(void *data)
 {
 	struct hm_fence_monitor *fm = data;
+	uint64_t sig = devices_signature(fm->cr.d->store);
 	int rc;
 
-	memset(&fm->devs, 0, sizeof(fm->devs));
-	fm->next = 1;
+	if (sig == fm->devices_sig && hm_daemon_now_ms() < fm->next_round_ms) {
+		monitor_schedule(fm, HM_FENCE_MONITOR_POLL_MS);
+		return;
+	}
+	fm->devices_sig = sig;
+	memset(&fm->cr.devs, 0, sizeof(fm->cr.devs));
+	fm->cr.next = 1;
 	fm->view = json_object_new_object();
 	if (!fm->view) {
 		monitor_schedule(fm, monitor_interval_ms(fm));
 		return;
 	}
-	rc = devices_of(fm->d->store, 0, &fm->devs);
+	rc = devices_of(fm->cr.d->store, 0, &fm->cr.devs);
 	if (rc < 0)
 		hm_log_err("fence monitor: cannot read the devices: %s", strerror(-rc));
-	monitor_next(fm);
+	round_next(&fm->cr);
 }
 
 int hm_fence_monitor_start(struct hm_daemon *d)
@@ -372,7 +451,8 @@ int hm_fence_monitor_start(struct hm_daemon *d)
 
 	if (!fm)
 		return -ENOMEM;
-	fm->d = d;
+	fm->cr = (struct check_round){ .d = d, .action = "monitor", .checked = monitored,
+				       .ended = monitor_end };
 	d->fence_monitor = fm;
 	monitor_schedule(fm, HM_FENCE_MONITOR_FIRST_MS);
 	return 0;
@@ -386,12 +466,80 @@ void hm_fence_monitor_stop(struct hm_daemon *d)
 		return;
 	qb_loop_timer_del(d->loop, fm->timer);
 	d->fence_monitor = NULL;
-	if (fm->op) {
-		fm->stopping = true;
-		hm_fencer_op_cancel(fm->op);
+	if (fm->cr.op) {
+		fm->cr.stopping = true;
+		hm_fencer_op_cancel(fm->cr.op);
 	} else {
 		monitor_free(fm);
 	}
 	free(d->fence_view);
 	d->fence_view = NULL;
+}
+
+/* ---- an operator's `fence test`: status of every device, from here ---- */
+
+struct fence_test {
+	struct check_round cr;		/* first */
+	json_object *results;
+	hm_fence_test_fn done;
+	void *data;
+};
+
+static void tested(struct check_round *cr, const struct hm_fence_attempt *a)
+{
+	struct fence_test *t = (struct fence_test *)cr;
+	const struct hm_fence_device *dev = &cr->devs.v[cr->next - 1];
+	json_object *o = json_object_new_object();
+	/* status: 0 on, 2 off, anything else the device did not answer */
+	const char *power = a->exit_status == 0 ? "on" : a->exit_status == 2 ? "off" : NULL;
+
+	if (!o || json_object_array_add(t->results, o) != 0) {
+		json_object_put(o);
+		return;
+	}
+	json_object_object_add(o, "id", json_object_new_int64(dev->id));
+	json_object_object_add(o, "level", json_object_new_int64(dev->level));
+	json_object_object_add(o, "agent", json_object_new_string(a->agent));
+	json_object_object_add(o, "ok", json_object_new_boolean(power != NULL));
+	json_object_object_add(o, "power", power ? json_object_new_string(power) : NULL);
+	json_object_object_add(o, "ms", json_object_new_int64(a->end_ms - a->start_ms));
+	json_object_object_add(o, "reason", power ? NULL : json_object_new_string(a->reason));
+}
+
+static void test_end(struct check_round *cr)
+{
+	struct fence_test *t = (struct fence_test *)cr;
+
+	t->done(t->results, t->data);
+	json_object_put(t->results);
+	devices_free(&cr->devs);
+	free(t);
+}
+
+int hm_fence_test_start(struct hm_daemon *d, uint32_t host, uint32_t device,
+			hm_fence_test_fn done, void *data)
+{
+	struct fence_test *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	t->cr = (struct check_round){ .d = d, .action = "status", .next = 1, .checked = tested,
+				      .ended = test_end };
+	t->results = json_object_new_array();
+	t->done = done;
+	t->data = data;
+	rc = t->results ? devices_of(d->store, host, &t->cr.devs) : -ENOMEM;
+	if (rc == 0 && device)
+		devices_keep_one(&t->cr.devs, device);
+	if (rc == 0 && !t->cr.devs.n)
+		rc = -ENODEV;
+	if (rc < 0) {
+		json_object_put(t->results);
+		devices_free(&t->cr.devs);
+		free(t);
+		return rc;
+	}
+	round_next(&t->cr);
+	return 0;
 }

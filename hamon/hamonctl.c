@@ -148,18 +148,111 @@ static int exchange(qb_ipcc_connection_t *conn, const struct hm_ctl_invocation *
 	return code;
 }
 
-/* send the request (a page at a time for a paged command) and print the
- * reply; returns the exit code */
+/* send the request, a page at a time for a paged command; *ret_reply is
+ * the whole reply; returns the exit code */
+static int fetch(qb_ipcc_connection_t *conn, struct hm_ctl_invocation *inv, void *res,
+		 size_t res_max, json_object **ret_reply)
+{
+	json_object *reply = NULL, *page;
+	char msg[HM_CTL_ERR_MAX];
+	int r, code;
+
+	*ret_reply = NULL;
+	do {
+		code = exchange(conn, inv, res, res_max, &page);
+		if (code != HM_EXIT_OK) {
+			json_object_put(reply);
+			return code;
+		}
+		r = hm_ctl_page_merge(inv, &reply, page, msg, sizeof(msg));
+		if (r < 0) {
+			say(msg);
+			json_object_put(reply);
+			return HM_EXIT_FAILED;
+		}
+	} while (r > 0);
+	*ret_reply = reply;
+	return HM_EXIT_OK;
+}
+
+/* --wait: ask for the job until it ends, then show it; the exit code says
+ * how it ended */
+static int wait_job(qb_ipcc_connection_t *conn, struct hm_ctl_invocation *inv, void *res,
+		    size_t res_max, json_object *started)
+{
+	struct hm_ctl_invocation *show = NULL;
+	json_object *reply = NULL;
+	char msg[HM_CTL_ERR_MAX];
+	int code;
+
+	code = hm_ctl_wait_invocation(inv, started, &show, msg, sizeof(msg));
+	if (code != HM_EXIT_OK) {
+		say(msg);
+		return code;
+	}
+	if (!inv->json)
+		fprintf(stderr, "hamonctl: waiting for the job to end (Ctrl-C stops waiting, "
+			"not the job)\n");
+	for (;;) {
+		code = fetch(conn, show, res, res_max, &reply);
+		if (code != HM_EXIT_OK)
+			break;
+		code = hm_ctl_job_outcome(reply);
+		if (code >= 0) {
+			hm_ctl_render(stdout, show, reply);
+			break;
+		}
+		json_object_put(reply);
+		reply = NULL;
+		usleep(HM_CTL_WAIT_POLL_MS * 1000);
+	}
+	json_object_put(reply);
+	hm_ctl_invocation_free(show);
+	return code;
+}
+
+/* the operator types the host's name before a host is powered off */
+static int confirm(const struct hm_ctl_invocation *inv)
+{
+	char line[300];
+	size_t len;
+
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr, "hamonctl: %s: refused without --yes: nobody at a terminal to "
+			"confirm\n", inv->command->name);
+		return HM_EXIT_USAGE;
+	}
+	fprintf(stderr, "This powers %s off now, with everything running on it.\n"
+		"Type the host's name to go on: ", inv->confirm);
+	if (!fgets(line, sizeof(line), stdin))
+		line[0] = '\0';
+	len = strlen(line);
+	if (len && line[len - 1] == '\n')
+		line[--len] = '\0';
+	if (strcmp(line, inv->confirm)) {
+		fprintf(stderr, "hamonctl: not confirmed: nothing was done\n");
+		return HM_EXIT_FAILED;
+	}
+	return HM_EXIT_OK;
+}
+
+/* send the request and print the reply (then follow the job with
+ * --wait); returns the exit code */
 static int run(struct hm_ctl_invocation *inv)
 {
 	qb_ipcc_connection_t *conn = NULL;
-	json_object *reply = NULL, *page;
+	json_object *reply = NULL;
 	char msg[HM_CTL_ERR_MAX];
 	void *res = NULL;
 	size_t res_max;
 	int32_t buf_size;
 	int r, code;
 
+	if (inv->confirm[0]) {
+		code = confirm(inv);
+		if (code != HM_EXIT_OK)
+			return code;
+	}
 	r = ipc_connect(inv->ipc_name, &conn);
 	if (r < 0) {
 		code = hm_ctl_exit_for_connect(-r, inv->ipc_name, msg, sizeof(msg));
@@ -175,22 +268,15 @@ static int run(struct hm_ctl_invocation *inv)
 		code = HM_EXIT_FAILED;
 		goto disconnect;
 	}
-	do {
-		code = exchange(conn, inv, res, res_max, &page);
-		if (code != HM_EXIT_OK)
-			goto put_reply;
-		r = hm_ctl_page_merge(inv, &reply, page, msg, sizeof(msg));
-		if (r < 0) {
-			say(msg);
-			code = HM_EXIT_FAILED;
-			goto free_res;
+	code = fetch(conn, inv, res, res_max, &reply);
+	if (code == HM_EXIT_OK) {
+		hm_ctl_render(stdout, inv, reply);
+		if (inv->wait) {
+			fflush(stdout);
+			code = wait_job(conn, inv, res, res_max, reply);
 		}
-	} while (r > 0);
-	hm_ctl_render(stdout, inv, reply);
-
-put_reply:
+	}
 	json_object_put(reply);
-free_res:
 	free(res);
 disconnect:
 	qb_ipcc_disconnect(conn);

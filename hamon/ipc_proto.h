@@ -46,12 +46,20 @@ enum hm_ipc_request {
 	HM_REQ_JOB_LIST,				/* read: {"all"?, "after"?, "limit"?} (paged) */
 	HM_REQ_JOB_SHOW,				/* read: {"id", "after"?, "limit"?} (steps paged) */
 	HM_REQ_HISTORY,					/* read: {"host"?, "instance"?, "job"?,
-							 * "since_s"?, "last"?, "after"?, "limit"?} (paged) */
+							 * "since_s"?, "last"?, "kinds"?, "after"?,
+							 * "limit"?} (paged) */
 	HM_REQ_HOST_FLAGS,				/* write: {"host", "disabled"?, "reserved"?} */
-	HM_REQ_FENCE_ADD,				/* write: {"host", "agent", "level"?, "params"} */
+	HM_REQ_FENCE_ADD,				/* write: {"host", "agent", "level"?, "id"?,
+							 * "params"} */
 	HM_REQ_FENCE_REMOVE,				/* write: {"id"} */
 	HM_REQ_FENCE_LIST,				/* read: {"host"?} (params redacted) */
 	HM_REQ_FENCE_CONFIRM,				/* write: {"host", "sure"} */
+	HM_REQ_FENCE_TEST,				/* write: {"host"} or {"id"}: monitor and
+							 * status of devices from this node */
+	HM_REQ_FENCE,					/* write: {"host", "sure"?}: a job of kind fence */
+	HM_REQ_MAINTENANCE,				/* write: {"host", "on", "drain"?, "strict"?} */
+	HM_REQ_MIGRATE,					/* write: {"instance", "host"?} */
+	HM_REQ_EVACUATE,				/* write: {"host", "dry_run"?, "target"?} */
 	HM_REQ_MAX
 };
 

@@ -17,8 +17,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "array.h"
+#include "cluster_policy.h"
 #include "daemon.h"
+#include "fence_policy.h"
 #include "fencer.h"
+#include "snapshot.h"
 #include "ipc_proto.h"
 #include "metadata.h"
 #include "params.h"
@@ -40,6 +44,13 @@ struct ipc_call {
 	char key[128];
 	json_object *accepted;	/* the reply once accepted (host flags); owned */
 	json_object *payload;	/* a fence device waiting for its metadata; owned */
+	/* a second change to submit once the first is accepted (maintenance
+	 * on, then its drain job), and what to say when it is refused */
+	uint16_t next_op;
+	json_object *next;	/* owned */
+	char next_fails[160];
+	bool second;		/* the next change was submitted */
+	uint32_t fence_id;	/* a fence device id this add holds, else 0 */
 };
 
 #define HM_IPC_PENDING 1	/* a handler's "the reply comes later" */
@@ -779,12 +790,29 @@ struct history_ctx {
 	int64_t after;
 	uint64_t skip;		/* matching events to pass over first (--limit) */
 	uint64_t matched;
+	/* kinds asked for: each a kind or, ending in '.', a prefix; none = all */
+	char kinds[8][32];
+	size_t n_kinds;
 };
+
+static bool kind_matches(const struct history_ctx *c, const char *kind)
+{
+	size_t i, len;
+
+	for (i = 0; i < c->n_kinds; i++) {
+		len = strlen(c->kinds[i]);
+		if (c->kinds[i][len - 1] == '.' ? !strncmp(kind, c->kinds[i], len) :
+		    !strcmp(kind, c->kinds[i]))
+			return true;
+	}
+	return !c->n_kinds;
+}
 
 static bool event_matches(const struct history_ctx *c, const struct hm_history_event *e)
 {
 	return (!c->instance[0] || (e->instance && !strcmp(e->instance, c->instance))) &&
-	       (!c->job || (int64_t)e->job == c->job) && e->ts_ms >= c->since_ms;
+	       (!c->job || (int64_t)e->job == c->job) && e->ts_ms >= c->since_ms &&
+	       kind_matches(c, e->kind);
 }
 
 static int count_event(const struct hm_history_event *row, void *data)
@@ -843,6 +871,32 @@ static int arg_count(json_object *args, const char *key, int64_t min, int64_t *r
 	return 0;
 }
 
+/* "kinds": an array of kinds or prefixes ("fence.") */
+static int arg_kinds(json_object *args, struct history_ctx *c, char *err, size_t errlen)
+{
+	json_object *v, *k;
+	size_t i;
+
+	if (!json_object_object_get_ex(args, "kinds", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_array) ||
+	    json_object_array_length(v) > sizeof(c->kinds) / sizeof(c->kinds[0]))
+		goto bad;
+	for (i = 0; i < json_object_array_length(v); i++) {
+		k = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(k, json_type_string) || !json_object_get_string_len(k) ||
+		    json_object_get_string_len(k) >= (int)sizeof(c->kinds[0]))
+			goto bad;
+		snprintf(c->kinds[c->n_kinds++], sizeof(c->kinds[0]), "%s", json_object_get_string(k));
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "history: 'kinds' must be an array of at most %zu kinds "
+		 "(\"fence.\" for a prefix), each shorter than %zu characters",
+		 sizeof(c->kinds) / sizeof(c->kinds[0]), sizeof(c->kinds[0]));
+	return -EINVAL;
+}
+
 static int handle_history(struct hm_daemon *d, json_object *args, struct ipc_call *call,
 			  json_object **ret_reply, char *err, size_t errlen)
 {
@@ -868,6 +922,8 @@ static int handle_history(struct hm_daemon *d, json_object *args, struct ipc_cal
 		rc = arg_count(args, "since_s", 0, &since_s, err, errlen);
 	if (rc == 0)
 		rc = arg_count(args, "last", 1, &last, err, errlen);
+	if (rc == 0)
+		rc = arg_kinds(args, &c, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (host) {
@@ -934,19 +990,75 @@ static void host_flags_history(struct hm_daemon *d, json_object *accepted)
 	}
 }
 
+/* fence device ids that an add of this hamond chose and has not yet seen
+ * decided: the next add chooses another (two adds at once on one node) */
+#define FENCE_IDS_HELD_MAX 64
+static uint32_t fence_ids_held[FENCE_IDS_HELD_MAX];
+
+static bool fence_id_held(uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < FENCE_IDS_HELD_MAX; i++)
+		if (fence_ids_held[i] == id)
+			return true;
+	return false;
+}
+
+static int fence_id_hold(uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < FENCE_IDS_HELD_MAX; i++)
+		if (!fence_ids_held[i]) {
+			fence_ids_held[i] = id;
+			return 0;
+		}
+	return -EBUSY;
+}
+
+static void fence_id_release(uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; id && i < FENCE_IDS_HELD_MAX; i++)
+		if (fence_ids_held[i] == id)
+			fence_ids_held[i] = 0;
+}
+
 static void call_release(struct ipc_call *call)
 {
+	fence_id_release(call->fence_id);
 	json_object_put(call->accepted);
 	json_object_put(call->payload);
+	json_object_put(call->next);
 	qb_ipcs_connection_unref(call->c);
 	free(call);
 }
 
-/* a replicated change an operator asked for was decided: reply */
+/* a replicated change an operator asked for was decided: reply, or submit
+ * the change that follows it */
 static void change_done(void *data, int rc, uint64_t seq, const char *message)
 {
 	struct ipc_call *call = data;
+	json_object *next = call->next;
+	char err[512], msg[700];
 
+	if (rc >= 0 && next) {
+		call->next = NULL;
+		call->second = true;
+		rc = hm_replica_submit(ipc_daemon->replica, call->next_op,
+				       json_object_to_json_string_ext(next, JSON_C_TO_STRING_PLAIN),
+				       change_done, call, err, sizeof(err));
+		json_object_put(next);
+		if (rc == 0)
+			return;
+		message = err;
+	}
+	if (rc < 0 && call->second) {
+		snprintf(msg, sizeof(msg), "%s: %s", call->next_fails, message);
+		message = msg;
+	}
 	if (rc < 0) {
 		ipc_reply_error(call->c, call->id, rc, message);
 	} else {
@@ -1060,13 +1172,42 @@ static int fence_submit(struct hm_daemon *d, struct ipc_call *call, uint16_t op,
 	return rc;
 }
 
-static int collect_max_id(const struct hm_fence_device *row, void *data)
-{
-	uint32_t *max = data;
+/* the device ids in use, to find the lowest free one */
+struct fence_ids {
+	uint32_t *v;
+	size_t n, cap;
+	int rc;
+};
 
-	if (row->id > *max)
-		*max = row->id;
+static int collect_id(const struct hm_fence_device *row, void *data)
+{
+	struct fence_ids *ids = data;
+
+	if (hm_array_grow((void **)&ids->v, &ids->cap, ids->n, sizeof(*ids->v), 16) < 0) {
+		ids->rc = -ENOMEM;
+		return 1;
+	}
+	ids->v[ids->n++] = row->id;
 	return 0;
+}
+
+/* the lowest id that no device has and no add of ours holds; 0 on error */
+static uint32_t fence_id_lowest_free(struct hm_daemon *d)
+{
+	struct fence_ids ids = { 0 };
+	uint32_t id = 0, cand;
+	size_t i;
+
+	if (hm_store_fence_device_list(d->store, collect_id, &ids) == 0 && ids.rc == 0) {
+		for (cand = 1; cand && !id; cand++) {
+			for (i = 0; i < ids.n && ids.v[i] != cand; i++)
+				;
+			if (i == ids.n && !fence_id_held(cand))
+				id = cand;
+		}
+	}
+	free(ids.v);
+	return id;
 }
 
 /* the agent told us its parameters: check the device against them */
@@ -1076,8 +1217,9 @@ static void fence_metadata_checked(int rc, const char *xml, size_t len, const ch
 	struct ipc_call *call = data;
 	struct hm_daemon *d = ipc_daemon;
 	struct hm_fence_metadata *md = NULL;
-	json_object *params = NULL;
-	uint32_t max = 0;
+	struct hm_fence_device *taken = NULL;
+	json_object *params = NULL, *want = NULL;
+	uint32_t id;
 	char err[512];
 
 	json_object_object_get_ex(call->payload, "params", &params);
@@ -1093,16 +1235,34 @@ static void fence_metadata_checked(int rc, const char *xml, size_t len, const ch
 	hm_fence_metadata_free(md);
 	if (rc < 0)
 		goto refuse;
-	/* the lowest free id: one past the highest */
-	hm_store_fence_device_list(d->store, collect_max_id, &max);
-	JADD(call->payload, "id", json_object_new_int64((int64_t)max + 1));
-	snprintf(err, sizeof(err), "fence device %u added", max + 1);
-	JADD(call->accepted, "id", json_object_new_int64((int64_t)max + 1));
+	/* the operator's id (never an existing device's: set would replace
+	 * it), else the lowest free one */
+	if (json_object_object_get_ex(call->accepted, "want_id", &want)) {
+		id = (uint32_t)json_object_get_int64(want);
+		json_object_object_del(call->accepted, "want_id");
+		if (hm_store_fence_device_get(d->store, id, &taken) == 0 || fence_id_held(id)) {
+			free(taken);
+			snprintf(err, sizeof(err), "fence add: there is a fence device %u already "
+				 "(hamonctl fence list; fence remove %u first to replace it)", id, id);
+			rc = -EEXIST;
+			goto refuse;
+		}
+	} else if (!(id = fence_id_lowest_free(d))) {
+		snprintf(err, sizeof(err), "fence add: cannot read the devices to choose an id");
+		rc = -EIO;
+		goto refuse;
+	}
+	fence_id_hold(id);
+	call->fence_id = id;
+	JADD(call->payload, "id", json_object_new_int64(id));
+	JADD(call->accepted, "id", json_object_new_int64(id));
+	snprintf(err, sizeof(err), "fence device %u added", id);
 	JADD(call->accepted, "done", json_object_new_string(err));
-	if (fence_submit(d, call, HM_OP_FENCE_DEVICE_SET, err, sizeof(err)) == 0)
+	rc = fence_submit(d, call, HM_OP_FENCE_DEVICE_SET, err, sizeof(err));
+	if (rc == 0)
 		return;
 refuse:
-	ipc_reply_error(call->c, call->id, -EINVAL, err);
+	ipc_reply_error(call->c, call->id, rc < 0 ? rc : -EINVAL, err);
 	call_release(call);
 }
 
@@ -1114,7 +1274,7 @@ static int handle_fence_add(struct hm_daemon *d, json_object *args, struct ipc_c
 		.agent_dir = getenv("HAMOND_FENCE_AGENT_DIR"),
 		.call_timeout_ms = 30000,
 	};
-	json_object *params = NULL, *level = NULL;
+	json_object *params = NULL, *level = NULL, *id = NULL;
 	struct ipc_call *later = NULL;
 	struct hm_fencer_op *op;
 	struct hm_host *h = NULL;
@@ -1123,11 +1283,14 @@ static int handle_fence_add(struct hm_daemon *d, json_object *args, struct ipc_c
 	(void)ret_reply;
 	json_object_object_get_ex(args, "params", &params);
 	json_object_object_get_ex(args, "level", &level);
+	json_object_object_get_ex(args, "id", &id);
 	if (!host || !agent || !params || !json_object_is_type(params, json_type_object) ||
 	    (level && (!json_object_is_type(level, json_type_int) ||
-		       json_object_get_int64(level) < 1 || json_object_get_int64(level) > UINT32_MAX))) {
-		snprintf(err, errlen, "fence add: needs 'host', 'agent', 'params' (an object) and a "
-			 "'level' of 1 or more");
+		       json_object_get_int64(level) < 1 || json_object_get_int64(level) > UINT32_MAX)) ||
+	    (id && (!json_object_is_type(id, json_type_int) ||
+		    json_object_get_int64(id) < 1 || json_object_get_int64(id) > UINT32_MAX))) {
+		snprintf(err, errlen, "fence add: needs 'host', 'agent', 'params' (an object), and "
+			 "a 'level' and an 'id' of 1 or more when given");
 		return -EINVAL;
 	}
 	if (!hm_fencer_agent_name_valid(agent)) {
@@ -1154,6 +1317,8 @@ static int handle_fence_add(struct hm_daemon *d, json_object *args, struct ipc_c
 	JADD(later->payload, "agent", json_object_new_string(agent));
 	JADD(later->payload, "params", json_object_get(params));
 	JADD(later->accepted, "host", json_object_new_string(h->name));
+	if (id)
+		JADD(later->accepted, "want_id", json_object_get(id));
 	free(h);
 	h = NULL;
 	qb_ipcs_connection_ref(later->c);
@@ -1330,6 +1495,614 @@ static int handle_fence_confirm(struct hm_daemon *d, json_object *args, struct i
 	return HM_IPC_PENDING;
 }
 
+/* ---- operators' jobs: fence, maintenance, migrate, evacuate ---- */
+
+/* the store as a dry plan sees it (status.h): every host and instance */
+struct cluster_view {
+	struct hm_snap_hosts hosts;
+	struct hm_snap_instances insts;
+	const struct hm_instance **ptrs;
+	struct hm_dry_input dry;
+};
+
+static void view_free(struct cluster_view *v)
+{
+	hm_snap_hosts_free(&v->hosts);
+	hm_snap_instances_free(&v->insts);
+	free(v->ptrs);
+}
+
+static int view_load(struct hm_daemon *d, struct cluster_view *v, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	rc = hm_snap_hosts_load(d->store, &v->hosts);
+	if (rc == 0)
+		rc = hm_snap_instances_load(d->store, &v->insts);
+	if (rc == 0 && !(v->ptrs = calloc(v->insts.n + 1, sizeof(*v->ptrs))))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		snprintf(err, errlen, "reading the local store failed: %s", strerror(-rc));
+		view_free(v);
+		return rc;
+	}
+	for (i = 0; i < v->insts.n; i++)
+		v->ptrs[i] = &v->insts.v[i].row;
+	v->dry = (struct hm_dry_input){
+		.hosts = v->hosts.v, .n_hosts = v->hosts.n,
+		.instances = v->ptrs, .n_instances = v->insts.n,
+		.cpu_overcommit = hm_cluster_policy_float(d->store, "cpu_overcommit"),
+		.reserved_first = hm_cluster_policy_enum(d->store, "reserved_hosts_order") == 0,
+		.affinity_soft = hm_cluster_policy_enum(d->store, "anti_affinity") != 0,
+	};
+	v->dry.n_members = hm_membership_group_members(d->membership, &v->dry.members);
+	return 0;
+}
+
+static bool in_corosync(struct hm_daemon *d, uint32_t nodeid)
+{
+	const uint32_t *members;
+	size_t n = hm_membership_totem_members(d->membership, &members), i;
+
+	for (i = 0; i < n && members[i] != nodeid; i++)
+		;
+	return i < n;
+}
+
+/* a job-create for an operator; the reply (accepted) says which job */
+static int job_submit(struct hm_daemon *d, struct ipc_call *call, json_object *payload,
+		      json_object *accepted, char *err, size_t errlen)
+{
+	struct ipc_call *later = calloc(1, sizeof(*later));
+	uint64_t id = hm_jobs_new_id(d->jobs);
+	int rc;
+
+	if (!later) {
+		json_object_put(payload);
+		json_object_put(accepted);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	*later = *call;
+	later->accepted = accepted;
+	later->payload = payload;
+	JADD(payload, "id", json_object_new_int64((int64_t)id));
+	JADD(accepted, "job", json_object_new_int64((int64_t)id));
+	qb_ipcs_connection_ref(later->c);
+	rc = fence_submit(d, later, HM_OP_JOB_CREATE, err, errlen);
+	if (rc < 0) {
+		later->accepted = NULL;
+		call_release(later);
+		json_object_put(accepted);
+		return rc;
+	}
+	hm_log_notice("hamonctl: job %llu submitted: %s", (unsigned long long)id,
+		      json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
+	return HM_IPC_PENDING;
+}
+
+static json_object *job_payload(const char *kind, uint32_t host, const char *instance,
+				const char *reason)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	JADD(o, "kind", json_object_new_string(kind));
+	if (host)
+		JADD(o, "target_host", json_object_new_int64(host));
+	if (instance)
+		JADD(o, "instance", json_object_new_string(instance));
+	JADD(o, "reason", json_object_new_string(reason));
+	return o;
+}
+
+/* args may hold only these keys (and "wait", hamonctl's own) */
+static int args_known(json_object *args, const char *cmd, const char *const *keys, char *err,
+		      size_t errlen)
+{
+	size_t k;
+
+	json_object_object_foreach(args, key, val) {
+		(void)val;
+		for (k = 0; keys[k] && strcmp(keys[k], key); k++)
+			;
+		if (!keys[k] && strcmp(key, "wait")) {
+			snprintf(err, errlen, "%s: unknown argument '%.32s'", cmd, key);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int device_of_host(const struct hm_fence_device *row, void *data)
+{
+	uint32_t *host = data;
+
+	if (row->host != *host)
+		return 0;
+	*host = 0;	/* found */
+	return 1;
+}
+
+static bool host_has_device(struct hm_daemon *d, uint32_t nodeid)
+{
+	uint32_t host = nodeid;
+
+	hm_store_fence_device_list(d->store, device_of_host, &host);
+	return host == 0;
+}
+
+static int handle_fence(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			json_object **ret_reply, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "host", NULL };
+	const char *name = arg_str(args, "host");
+	json_object *payload, *accepted;
+	struct hm_host *h = NULL;
+	char msg[256];
+	int rc;
+
+	(void)ret_reply;
+	rc = args_known(args, "fence", keys, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!name) {
+		snprintf(err, errlen, "fence: 'host' must be a string (a name or a node id)");
+		return -EINVAL;
+	}
+	if (host_lookup(d, name, &h) < 0) {
+		snprintf(err, errlen, "fence: no host named '%.64s' (hamonctl host-list)", name);
+		return -ENOENT;
+	}
+	/* the Pacemaker backend has its own devices; else there must be one */
+	if (hm_cluster_policy_enum(d->store, "fence_backend") == 0 &&
+	    !host_has_device(d, h->nodeid)) {
+		snprintf(err, errlen, "fence: %s has no fence device: it cannot be fenced "
+			 "(hamonctl fence add %s AGENT ...)", h->name, h->name);
+		free(h);
+		return -ENODEV;
+	}
+	payload = job_payload("fence", h->nodeid, NULL, "an operator asked (hamonctl fence)");
+	accepted = json_object_new_object();
+	if (payload && accepted) {
+		JADD(accepted, "host", json_object_new_string(h->name));
+		JADD(accepted, "nodeid", json_object_new_int64(h->nodeid));
+		snprintf(msg, sizeof(msg), "fencing %s: a job of kind fence", h->name);
+		JADD(accepted, "done", json_object_new_string(msg));
+	}
+	hm_log_warn("hamonctl fence %s: an operator asked to power it off", h->name);
+	free(h);
+	if (!payload || !accepted) {
+		json_object_put(payload);
+		json_object_put(accepted);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return job_submit(d, call, payload, accepted, err, errlen);
+}
+
+/* ---- fence test: every device of a host (or one device), from here ---- */
+
+static void fence_tested(json_object *results, void *data)
+{
+	struct ipc_call *call = data;
+
+	JADD(call->accepted, "devices", json_object_get(results));
+	ipc_reply(call->c, call->id, 0, call->accepted);
+	call_release(call);
+}
+
+static int handle_fence_test(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			     json_object **ret_reply, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "host", "id", NULL };
+	const char *name = arg_str(args, "host");
+	struct hm_fence_device *dev = NULL;
+	struct ipc_call *later;
+	struct hm_host *h = NULL;
+	json_object *v = NULL;
+	uint32_t host = 0, id = 0;
+	int rc;
+
+	(void)ret_reply;
+	rc = args_known(args, "fence test", keys, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (json_object_object_get_ex(args, "id", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > UINT32_MAX) {
+			snprintf(err, errlen, "fence test: 'id' must be a device id (1 or more)");
+			return -EINVAL;
+		}
+		id = (uint32_t)json_object_get_int64(v);
+		if (hm_store_fence_device_get(d->store, id, &dev) < 0) {
+			snprintf(err, errlen, "fence test: there is no fence device %u (hamonctl fence list)",
+				 id);
+			return -ENOENT;
+		}
+		host = dev->host;
+		free(dev);
+	} else if (name) {
+		if (host_lookup(d, name, &h) < 0) {
+			snprintf(err, errlen, "fence test: no host named '%.64s' (hamonctl host-list)", name);
+			return -ENOENT;
+		}
+		host = h->nodeid;
+	} else {
+		snprintf(err, errlen, "fence test: give a host or a device id");
+		return -EINVAL;
+	}
+	later = calloc(1, sizeof(*later));
+	if (!later || !(*later = *call, later->accepted = json_object_new_object())) {
+		free(later);
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	JADD(later->accepted, "nodeid", json_object_new_int64(host));
+	if (h)
+		JADD(later->accepted, "host", json_object_new_string(h->name));
+	JADD(later->accepted, "from", json_object_new_int64(d->local_nodeid));
+	qb_ipcs_connection_ref(later->c);
+	rc = hm_fence_test_start(d, id ? 0 : host, id, fence_tested, later);
+	if (rc < 0) {
+		if (rc == -ENODEV)
+			snprintf(err, errlen, "fence test: %s has no fence device (hamonctl fence add)",
+				 h ? h->name : "the host");
+		else
+			snprintf(err, errlen, "fence test: %s", strerror(-rc));
+		free(h);
+		call_release(later);
+		return rc;
+	}
+	free(h);
+	return HM_IPC_PENDING;
+}
+
+/* ---- maintenance, migrate, evacuate ---- */
+
+/* the dry plan as an operator reads it, or a refusal: a plan with nothing
+ * pending; *ret the plan (the caller puts it) */
+static int dry_plan(struct cluster_view *v, enum hm_dry_kind kind, uint32_t from,
+		    const char *uuid, uint32_t target, json_object **ret, char *err,
+		    size_t errlen)
+{
+	int rc = hm_dry_plan(&v->dry, kind, from, uuid, target, ret);
+
+	if (rc < 0)
+		snprintf(err, errlen, "cannot make a plan: %s", strerror(-rc));
+	return rc;
+}
+
+static int64_t plan_count(json_object *plan, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(plan, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* the first pending row's reason, for a refusal */
+static const char *plan_first_pending(json_object *plan)
+{
+	json_object *rows, *row, *v;
+	size_t i;
+
+	if (!json_object_object_get_ex(plan, "instances", &rows))
+		return "";
+	for (i = 0; i < json_object_array_length(rows); i++) {
+		row = json_object_array_get_idx(rows, i);
+		if (json_object_object_get_ex(row, "outcome", &v) &&
+		    !strcmp(json_object_get_string(v), "pending") &&
+		    json_object_object_get_ex(row, "reason", &v))
+			return json_object_get_string(v);
+	}
+	return "";
+}
+
+static int handle_maintenance(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			      json_object **ret_reply, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "host", "on", "drain", "strict", NULL };
+	const char *name = arg_str(args, "host");
+	json_object *on = NULL, *v = NULL, *flags = NULL, *accepted = NULL, *plan = NULL;
+	bool drain = true, strict = false;
+	struct cluster_view view;
+	struct ipc_call *later;
+	struct hm_host *h = NULL;
+	char msg[512];
+	int rc;
+
+	(void)ret_reply;
+	rc = args_known(args, "maintenance", keys, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!name || !json_object_object_get_ex(args, "on", &on) ||
+	    !json_object_is_type(on, json_type_boolean)) {
+		snprintf(err, errlen, "maintenance: needs 'host' (a string) and 'on' (true or false)");
+		return -EINVAL;
+	}
+	if (json_object_object_get_ex(args, "drain", &v))
+		drain = json_object_get_boolean(v);
+	if (json_object_object_get_ex(args, "strict", &v))
+		strict = json_object_get_boolean(v);
+	if (host_lookup(d, name, &h) < 0) {
+		snprintf(err, errlen, "maintenance: no host named '%.64s' (hamonctl host-list)", name);
+		return -ENOENT;
+	}
+	accepted = json_object_new_object();
+	flags = json_object_new_object();
+	later = calloc(1, sizeof(*later));
+	if (!accepted || !flags || !later) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	JADD(flags, "nodeid", json_object_new_int64(h->nodeid));
+	JADD(flags, "maintenance", json_object_new_int(json_object_get_boolean(on)));
+	JADD(accepted, "host", json_object_new_string(h->name));
+	JADD(accepted, "nodeid", json_object_new_int64(h->nodeid));
+	JADD(accepted, "maintenance", json_object_new_boolean(json_object_get_boolean(on)));
+	*later = *call;
+	later->accepted = accepted;
+	later->payload = flags;
+	if (json_object_get_boolean(on) && drain && in_corosync(d, h->nodeid)) {
+		/* say beforehand what cannot be placed; --strict refuses then */
+		rc = view_load(d, &view, err, errlen);
+		if (rc == 0) {
+			rc = dry_plan(&view, HM_DRY_DRAIN, h->nodeid, NULL, 0, &plan, err, errlen);
+			view_free(&view);
+		}
+		if (rc < 0)
+			goto fail;
+		if (plan_count(plan, "pending") > 0) {
+			snprintf(msg, sizeof(msg), "%lld instance(s) of %s cannot be placed now (%s): "
+				 "they stay until there is room", (long long)plan_count(plan, "pending"),
+				 h->name, plan_first_pending(plan));
+			if (strict) {
+				snprintf(err, errlen, "maintenance on %s refused (--strict): %s", h->name,
+					 msg);
+				rc = -ENOSPC;
+				goto fail;
+			}
+			JADD(accepted, "warning", json_object_new_string(msg));
+		}
+		JADD(accepted, "plan", plan);
+		plan = NULL;
+		later->next = job_payload("drain", h->nodeid, NULL, "maintenance on (hamonctl)");
+		if (!later->next) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		later->next_op = HM_OP_JOB_CREATE;
+		{
+			uint64_t id = hm_jobs_new_id(d->jobs);
+
+			JADD(later->next, "id", json_object_new_int64((int64_t)id));
+			JADD(accepted, "job", json_object_new_int64((int64_t)id));
+		}
+		snprintf(later->next_fails, sizeof(later->next_fails),
+			 "%s is in maintenance, but its drain was not started", h->name);
+		snprintf(msg, sizeof(msg), "%s is in maintenance; its drain started", h->name);
+	} else {
+		snprintf(msg, sizeof(msg), "%s %s maintenance%s", h->name,
+			 json_object_get_boolean(on) ? "is in" : "is out of",
+			 json_object_get_boolean(on) && !in_corosync(d, h->nodeid) ?
+			 " (it is not in the membership: nothing to drain)" :
+			 json_object_get_boolean(on) ? " (no drain: --no-drain)" : "");
+	}
+	JADD(accepted, "done", json_object_new_string(msg));
+	qb_ipcs_connection_ref(later->c);
+	rc = fence_submit(d, later, HM_OP_HOST_FLAGS, err, errlen);
+	if (rc < 0) {
+		qb_ipcs_connection_unref(later->c);
+		goto fail;
+	}
+	hm_log_notice("hamonctl: maintenance %s %s", json_object_get_boolean(on) ? "on" : "off",
+		      h->name);
+	hm_jobs_issue_history(d->jobs, 0, json_object_get_boolean(on) ? "host.maintenance-on" :
+			      "host.maintenance-off", h->nodeid, NULL, msg);
+	free(h);
+	return HM_IPC_PENDING;
+fail:
+	json_object_put(plan);
+	if (later) {
+		json_object_put(later->next);
+		free(later);
+	}
+	json_object_put(accepted);
+	json_object_put(flags);
+	free(h);
+	return rc;
+}
+
+static int handle_migrate(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			  json_object **ret_reply, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "instance", "host", NULL };
+	const char *name = arg_str(args, "instance"), *to = arg_str(args, "host");
+	json_object *payload = NULL, *accepted = NULL, *plan = NULL, *rows, *row, *v;
+	struct hm_instance *inst = NULL;
+	struct hm_host *h = NULL, *owner = NULL;
+	struct cluster_view view;
+	uint32_t dest = 0;
+	char msg[512];
+	int rc;
+
+	(void)ret_reply;
+	rc = args_known(args, "migrate", keys, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!name) {
+		snprintf(err, errlen, "migrate: 'instance' must be a string (a name or a uuid)");
+		return -EINVAL;
+	}
+	if (hm_store_instance_get_by_name(d->store, name, &inst) < 0 &&
+	    hm_store_instance_get(d->store, name, &inst) < 0) {
+		snprintf(err, errlen, "migrate: no instance named '%.64s' (hamonctl list)", name);
+		return -ENOENT;
+	}
+	rc = -EINVAL;
+	if (inst->observed != HM_OBSERVED_RUNNING && inst->observed != HM_OBSERVED_PAUSED) {
+		snprintf(err, errlen, "migrate: %s is not running (%s): a live migration moves a "
+			 "running guest", inst->name, hm_observed_to_str(inst->observed));
+		goto out;
+	}
+	if (inst->storage == HM_STORAGE_LOCAL) {
+		snprintf(err, errlen, "migrate: %s is on a local disk: it needs --block-migrate, "
+			 "which hamon does not do", inst->name);
+		goto out;
+	}
+	if (!inst->owner || hm_store_host_get(d->store, inst->owner, &owner) < 0 ||
+	    !in_corosync(d, inst->owner)) {
+		snprintf(err, errlen, "migrate: %s's host is not in the membership: a live migration "
+			 "needs its source (hamonctl evacuate for a host that is down)", inst->name);
+		goto out;
+	}
+	if (to) {
+		if (host_lookup(d, to, &h) < 0) {
+			snprintf(err, errlen, "migrate: no host named '%.64s' (hamonctl host-list)", to);
+			rc = -ENOENT;
+			goto out;
+		}
+		dest = h->nodeid;
+		if (dest == inst->owner) {
+			snprintf(err, errlen, "migrate: %s already runs on %s", inst->name, h->name);
+			goto out;
+		}
+	}
+	/* the checks of placement (capacity, maintenance, disabled, the
+	 * membership, anti-affinity) with clear refusals */
+	rc = view_load(d, &view, err, errlen);
+	if (rc == 0) {
+		rc = dry_plan(&view, HM_DRY_MIGRATE, 0, inst->uuid, dest, &plan, err, errlen);
+		view_free(&view);
+	}
+	if (rc < 0)
+		goto out;
+	if (plan_count(plan, "placed") != 1) {
+		snprintf(err, errlen, "migrate: %s cannot go %s%s: %s", inst->name, h ? "to " : "anywhere",
+			 h ? h->name : "", plan_first_pending(plan));
+		rc = -ENOSPC;
+		goto out;
+	}
+	if (!dest && json_object_object_get_ex(plan, "instances", &rows) &&
+	    (row = json_object_array_get_idx(rows, 0)) && json_object_object_get_ex(row, "to_id", &v))
+		dest = (uint32_t)json_object_get_int64(v);
+	payload = job_payload("migrate", dest, inst->uuid, "an operator asked (hamonctl migrate)");
+	accepted = json_object_new_object();
+	if (!payload || !accepted) {
+		json_object_put(payload);
+		json_object_put(accepted);
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	JADD(accepted, "instance", json_object_new_string(inst->name));
+	JADD(accepted, "uuid", json_object_new_string(inst->uuid));
+	JADD(accepted, "from", json_object_new_string(owner->name));
+	JADD(accepted, "target_host", json_object_new_int64(dest));
+	json_object_object_get_ex(plan, "instances", &rows);
+	row = json_object_array_get_idx(rows, 0);
+	if (row && json_object_object_get_ex(row, "to", &v))
+		JADD(accepted, "to", json_object_get(v));
+	snprintf(msg, sizeof(msg), "migrating %s from %s to %s", inst->name, owner->name,
+		 row && json_object_object_get_ex(row, "to", &v) ? json_object_get_string(v) : "?");
+	JADD(accepted, "done", json_object_new_string(msg));
+	rc = job_submit(d, call, payload, accepted, err, errlen);
+out:
+	json_object_put(plan);
+	free(inst);
+	free(owner);
+	free(h);
+	return rc;
+}
+
+static int handle_evacuate(struct hm_daemon *d, json_object *args, struct ipc_call *call,
+			   json_object **ret_reply, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "host", "dry_run", "target", NULL };
+	const char *name = arg_str(args, "host"), *to = arg_str(args, "target");
+	json_object *v = NULL, *plan = NULL, *payload, *accepted;
+	struct hm_host *h = NULL, *t = NULL;
+	struct cluster_view view;
+	bool dry = false;
+	char msg[512];
+	int rc;
+
+	rc = args_known(args, "evacuate", keys, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!name) {
+		snprintf(err, errlen, "evacuate: 'host' must be a string (a name or a node id)");
+		return -EINVAL;
+	}
+	if (json_object_object_get_ex(args, "dry_run", &v))
+		dry = json_object_get_boolean(v);
+	if (host_lookup(d, name, &h) < 0) {
+		snprintf(err, errlen, "evacuate: no host named '%.64s' (hamonctl host-list)", name);
+		return -ENOENT;
+	}
+	if (to && host_lookup(d, to, &t) < 0) {
+		snprintf(err, errlen, "evacuate: no host named '%.64s' (hamonctl host-list)", to);
+		rc = -ENOENT;
+		goto out;
+	}
+	if (to && !dry) {
+		/* a job carries no destination yet: placement chooses */
+		snprintf(err, errlen, "evacuate: --target works with --dry-run only for now; "
+			 "without it placement chooses the hosts");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (dry) {
+		rc = view_load(d, &view, err, errlen);
+		if (rc == 0) {
+			rc = dry_plan(&view, HM_DRY_EVACUATE, h->nodeid, NULL, t ? t->nodeid : 0,
+				      ret_reply, err, errlen);
+			view_free(&view);
+		}
+		if (rc == 0)
+			JADD(*ret_reply, "dry_run", json_object_new_boolean(true));
+		goto out;
+	}
+	if (in_corosync(d, h->nodeid)) {
+		snprintf(err, errlen, "evacuate: %s is up (in the corosync membership): an evacuation "
+			 "rebuilds the guests of a host that is down; for a live host use "
+			 "`hamonctl maintenance on %s` (live migration)", h->name, h->name);
+		rc = -EBUSY;
+		goto out;
+	}
+	if (h->state != HM_HOST_FENCED) {
+		snprintf(err, errlen, "evacuate: %s is not fenced: its guests may still run; "
+			 "`hamonctl fence %s`, or once you know it is off, "
+			 "`hamonctl fence confirm %s --yes-i-am-sure %s`", h->name, h->name, h->name,
+			 h->name);
+		rc = -EPERM;
+		goto out;
+	}
+	payload = job_payload("evacuate", h->nodeid, NULL, "an operator asked (hamonctl evacuate)");
+	accepted = json_object_new_object();
+	if (!payload || !accepted) {
+		json_object_put(payload);
+		json_object_put(accepted);
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	JADD(accepted, "host", json_object_new_string(h->name));
+	snprintf(msg, sizeof(msg), "evacuating %s: its guests are rebuilt elsewhere", h->name);
+	JADD(accepted, "done", json_object_new_string(msg));
+	rc = job_submit(d, call, payload, accepted, err, errlen);
+out:
+	json_object_put(plan);
+	free(h);
+	free(t);
+	return rc;
+}
+
 static int handle_config_list(struct hm_daemon *d, json_object *args, struct ipc_call *call,
 			      json_object **ret_reply, char *err, size_t errlen)
 {
@@ -1384,6 +2157,88 @@ static int add_replica_status(struct hm_daemon *d, json_object *status,
 	return hm_status_add_replica(status, rs, &d->nodelist, version);
 }
 
+struct status_lists {
+	struct hm_fence_device *devices;
+	size_t n_devices, cap_devices;
+	struct hm_job *jobs;
+	char (*instances)[40];
+	size_t n_jobs, cap_jobs;
+	int rc;
+};
+
+static int status_device(const struct hm_fence_device *row, void *data)
+{
+	struct status_lists *l = data;
+
+	if (hm_array_grow((void **)&l->devices, &l->cap_devices, l->n_devices,
+			  sizeof(*l->devices), 8) < 0) {
+		l->rc = -ENOMEM;
+		return 1;
+	}
+	/* who, which level: the protection needs no agent or params */
+	l->devices[l->n_devices++] = (struct hm_fence_device){ row->id, row->host, row->level,
+							       NULL, NULL };
+	return 0;
+}
+
+static int status_job(const struct hm_job *row, void *data)
+{
+	struct status_lists *l = data;
+	size_t cap = l->cap_jobs;
+
+	if (row->state != HM_JOB_ACCEPTED && row->state != HM_JOB_RUNNING)
+		return 0;
+	if (hm_array_grow((void **)&l->jobs, &cap, l->n_jobs, sizeof(*l->jobs), 8) < 0 ||
+	    hm_array_grow((void **)&l->instances, &l->cap_jobs, l->n_jobs, sizeof(*l->instances),
+			  8) < 0) {
+		l->rc = -ENOMEM;
+		return 1;
+	}
+	l->jobs[l->n_jobs] = *row;
+	l->jobs[l->n_jobs].reason = NULL;
+	snprintf(l->instances[l->n_jobs], sizeof(l->instances[0]), "%s",
+		 row->instance ? row->instance : "");
+	l->n_jobs++;
+	return 0;
+}
+
+/* the hosts with their fencing, the open jobs, the headroom */
+static int add_cluster_status(struct hm_daemon *d, json_object *status, char *err, size_t errlen)
+{
+	struct status_lists l = { 0 };
+	struct cluster_view view;
+	struct hm_status_cluster c;
+	size_t i;
+	int rc;
+
+	rc = view_load(d, &view, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = hm_store_fence_device_list(d->store, status_device, &l);
+	if (rc == 0)
+		rc = hm_store_job_list(d->store, status_job, &l);
+	if (rc == 0)
+		rc = l.rc;
+	for (i = 0; rc == 0 && i < l.n_jobs; i++)
+		l.jobs[i].instance = l.instances[i][0] ? l.instances[i] : NULL;
+	if (rc == 0) {
+		c = (struct hm_status_cluster){
+			.membership = d->membership,
+			.devices = l.devices, .n_devices = l.n_devices,
+			.open_jobs = l.jobs, .n_open_jobs = l.n_jobs,
+			.dry = &view.dry,
+		};
+		rc = hm_status_add_cluster(status, &c);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "building the status: %s", strerror(-rc));
+	free(l.devices);
+	free(l.jobs);
+	free(l.instances);
+	view_free(&view);
+	return rc;
+}
+
 static int handle_status(struct hm_daemon *d, json_object *args, struct ipc_call *call,
 			 json_object **ret_reply, char *err, size_t errlen)
 {
@@ -1397,6 +2252,7 @@ static int handle_status(struct hm_daemon *d, json_object *args, struct ipc_call
 		.uptime_s = (hm_daemon_now_ms() - d->started_ms) / 1000,
 		.pid = (long)getpid(),
 	};
+	int rc;
 
 	(void)args;
 	(void)call;
@@ -1410,7 +2266,12 @@ static int handle_status(struct hm_daemon *d, json_object *args, struct ipc_call
 		snprintf(err, errlen, "out of memory building the status");
 		return -ENOMEM;
 	}
-	return 0;
+	rc = add_cluster_status(d, *ret_reply, err, errlen);
+	if (rc < 0) {
+		json_object_put(*ret_reply);
+		*ret_reply = NULL;
+	}
+	return rc;
 }
 
 static int handle_log_level(struct hm_daemon *d, json_object *args, struct ipc_call *call,
@@ -1459,6 +2320,11 @@ static const struct ipc_handler handlers[] = {
 	{ HM_REQ_FENCE_REMOVE, "fence remove", true, handle_fence_remove },
 	{ HM_REQ_FENCE_LIST, "fence list", false, handle_fence_list },
 	{ HM_REQ_FENCE_CONFIRM, "fence confirm", true, handle_fence_confirm },
+	{ HM_REQ_FENCE_TEST, "fence test", true, handle_fence_test },
+	{ HM_REQ_FENCE, "fence", true, handle_fence },
+	{ HM_REQ_MAINTENANCE, "maintenance", true, handle_maintenance },
+	{ HM_REQ_MIGRATE, "migrate", true, handle_migrate },
+	{ HM_REQ_EVACUATE, "evacuate", true, handle_evacuate },
 };
 
 static const struct ipc_handler *handler_find(int32_t id)

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fence_policy.h"
+#include "placement.h"
 #include "status.h"
 
 const char *hm_nodelist_name(const struct hm_nodelist *nl, uint32_t nodeid)
@@ -297,4 +300,479 @@ bool hm_job_recent_shown(const struct hm_job_recent *r, const struct hm_job *job
 size_t hm_job_recent_hidden(const struct hm_job_recent *r)
 {
 	return r->finished - r->n;
+}
+
+/* ---- dry placements ---- */
+
+static const char *const dry_kind_names[HM_DRY_KIND_MAX] = { "evacuate", "drain", "migrate" };
+
+static const struct hm_host *dry_host(const struct hm_dry_input *in, uint32_t nodeid)
+{
+	size_t i;
+
+	for (i = 0; i < in->n_hosts; i++)
+		if (in->hosts[i].nodeid == nodeid)
+			return &in->hosts[i];
+	return NULL;
+}
+
+static bool evacuable(const struct hm_instance *inst)
+{
+	return inst->ha_policy == HM_HA_POLICY_HA && inst->requested == HM_REQUESTED_STARTED;
+}
+
+/*
+ * What becomes of inst in a plan of kind: NULL, it is to be placed; else
+ * the outcome ("lost", "stays") and in *why the reason.
+ */
+static const char *dry_fate(enum hm_dry_kind kind, const struct hm_instance *inst,
+			    const char **why)
+{
+	if (kind == HM_DRY_EVACUATE) {
+		if (inst->ha_policy != HM_HA_POLICY_HA) {
+			*why = "not HA (ha_policy none): not rebuilt";
+			return "stays";
+		}
+		if (inst->requested != HM_REQUESTED_STARTED) {
+			*why = "requested stopped: not rebuilt";
+			return "stays";
+		}
+		if (inst->storage == HM_STORAGE_LOCAL) {
+			*why = "local disk: recorded lost, never started from a stale copy";
+			return "lost";
+		}
+		return NULL;
+	}
+	if (kind == HM_DRY_DRAIN && inst->observed != HM_OBSERVED_RUNNING &&
+	    inst->observed != HM_OBSERVED_PAUSED) {
+		*why = "not running: a drain leaves it defined where it is";
+		return "stays";
+	}
+	return NULL;
+}
+
+static int jadd(json_object *o, const char *key, json_object *v, bool may_be_null)
+{
+	if (!v && !may_be_null)
+		return -ENOMEM;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_object *opt_string(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+/* one row of the plan */
+static json_object *dry_row(const struct hm_dry_input *in, const struct hm_instance *inst,
+			    const char *outcome, uint32_t to, const char *reason)
+{
+	const struct hm_host *h = to ? dry_host(in, to) : NULL;
+	json_object *o = json_object_new_object();
+	int rc = 0;
+
+	if (!o)
+		return NULL;
+	rc |= jadd(o, "name", json_object_new_string(inst->name), false);
+	rc |= jadd(o, "uuid", json_object_new_string(inst->uuid), false);
+	rc |= jadd(o, "vcpus", json_object_new_int64(inst->vcpus), false);
+	rc |= jadd(o, "memory_mib", json_object_new_int64((int64_t)inst->memory_mib), false);
+	rc |= jadd(o, "outcome", json_object_new_string(outcome), false);
+	rc |= jadd(o, "to", h ? json_object_new_string(h->name) : NULL, !h);
+	rc |= jadd(o, "to_id", to ? json_object_new_int64(to) : NULL, !to);
+	rc |= jadd(o, "reason", opt_string(reason), !reason || !*reason);
+	if (rc) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int hm_dry_plan(const struct hm_dry_input *in, enum hm_dry_kind kind, uint32_t from,
+		const char *uuid, uint32_t target, json_object **ret)
+{
+	const struct hm_instance *const *insts = in->instances;
+	struct hm_place_request *want = NULL;
+	struct hm_place_result *res = NULL;
+	const struct hm_host *src, *dst = NULL;
+	json_object *plan = NULL, *rows = NULL, *row;
+	size_t i, n_want = 0, counts[4] = { 0 };	/* placed, pending, lost, stays */
+	const char *fate, *why;
+	int rc = -ENOMEM;
+
+	*ret = NULL;
+	if ((unsigned)kind >= HM_DRY_KIND_MAX || (in->n_instances && !insts))
+		return -EINVAL;
+	if (kind == HM_DRY_MIGRATE) {
+		if (!uuid)
+			return -EINVAL;
+		for (i = 0; i < in->n_instances && strcmp(insts[i]->uuid, uuid); i++)
+			;
+		if (i == in->n_instances)
+			return -ENOENT;
+		from = insts[i]->owner;
+	}
+	src = dry_host(in, from);
+	if (kind != HM_DRY_MIGRATE && !src)
+		return -ENOENT;
+	if (target && !(dst = dry_host(in, target)))
+		return -ENOENT;
+	want = calloc(in->n_instances + 1, sizeof(*want));
+	res = calloc(in->n_instances + 1, sizeof(*res));
+	plan = json_object_new_object();
+	rows = json_object_new_array();
+	if (!want || !res || !plan || !rows)
+		goto out;
+	for (i = 0; i < in->n_instances; i++) {
+		const struct hm_instance *inst = insts[i];
+
+		if (kind == HM_DRY_MIGRATE ? strcmp(inst->uuid, uuid) : inst->owner != from)
+			continue;
+		want[n_want++] = (struct hm_place_request){ .instance = inst };
+	}
+	{
+		struct hm_place_request *place = calloc(n_want + 1, sizeof(*place));
+		size_t n_place = 0, k;
+		struct hm_place_input pin = {
+			.hosts = in->hosts, .n_hosts = in->n_hosts,
+			.members = in->members, .n_members = in->n_members,
+			.load = in->instances, .n_load = in->n_instances,
+			.cpu_overcommit = in->cpu_overcommit,
+			.reserved_order = in->reserved_first ? HM_PLACE_RESERVED_FIRST :
+							       HM_PLACE_RESERVED_LAST,
+			.affinity = in->affinity_soft ? HM_PLACE_AFFINITY_SOFT :
+							HM_PLACE_AFFINITY_STRICT,
+			.exclude_hosts = from ? &from : NULL,
+			.n_exclude_hosts = from ? 1 : 0,
+			.target = target,
+		};
+
+		if (!place)
+			goto out;
+		for (i = 0; i < n_want; i++)
+			if (!dry_fate(kind, want[i].instance, &why))
+				place[n_place++] = want[i];
+		pin.want = place;
+		pin.n_want = n_place;
+		rc = n_place ? hm_place(&pin, res, NULL) : 0;
+		if (rc < 0) {
+			free(place);
+			goto out;
+		}
+		rc = -ENOMEM;
+		/* the rows in the order of the instances given; res follows place */
+		for (i = 0, k = 0; i < n_want; i++) {
+			const struct hm_instance *inst = want[i].instance;
+
+			fate = dry_fate(kind, inst, &why);
+			if (fate) {
+				row = dry_row(in, inst, fate, 0, why);
+				counts[fate[0] == 'l' ? 2 : 3]++;
+			} else {
+				row = dry_row(in, inst, res[k].target ? "placed" : "pending",
+					      res[k].target, res[k].reason);
+				counts[res[k].target ? 0 : 1]++;
+				k++;
+			}
+			if (!row || json_object_array_add(rows, row) != 0) {
+				json_object_put(row);
+				free(place);
+				goto out;
+			}
+		}
+		free(place);
+	}
+	rc = 0;
+	rc |= jadd(plan, "kind", json_object_new_string(dry_kind_names[kind]), false);
+	rc |= jadd(plan, "host", src ? json_object_new_string(src->name) : NULL, !src);
+	rc |= jadd(plan, "nodeid", from ? json_object_new_int64(from) : NULL, !from);
+	if (dst)
+		rc |= jadd(plan, "target", json_object_new_string(dst->name), false);
+	rc |= jadd(plan, "instances", rows, false);
+	rows = NULL;
+	rc |= jadd(plan, "placed", json_object_new_int64((int64_t)counts[0]), false);
+	rc |= jadd(plan, "pending", json_object_new_int64((int64_t)counts[1]), false);
+	rc |= jadd(plan, "lost", json_object_new_int64((int64_t)counts[2]), false);
+	rc |= jadd(plan, "stays", json_object_new_int64((int64_t)counts[3]), false);
+	if (rc)
+		rc = -ENOMEM;
+out:
+	free(want);
+	free(res);
+	json_object_put(rows);
+	if (rc < 0)
+		json_object_put(plan);
+	else
+		*ret = plan;
+	return rc;
+}
+
+uint32_t hm_dry_largest_host(const struct hm_dry_input *in)
+{
+	uint64_t *mem = calloc(in->n_hosts + 1, sizeof(*mem)), *cpu = calloc(in->n_hosts + 1, sizeof(*cpu));
+	uint32_t best = 0;
+	size_t i, h, b = 0;
+
+	if (!mem || !cpu)
+		goto out;
+	for (i = 0; i < in->n_instances; i++) {
+		const struct hm_instance *inst = in->instances[i];
+
+		if (!evacuable(inst) || inst->storage == HM_STORAGE_LOCAL)
+			continue;
+		for (h = 0; h < in->n_hosts && in->hosts[h].nodeid != inst->owner; h++)
+			;
+		if (h == in->n_hosts)
+			continue;
+		mem[h] += inst->memory_mib;
+		cpu[h] += inst->vcpus;
+	}
+	for (h = 0; h < in->n_hosts; h++) {
+		if (!mem[h] && !cpu[h])
+			continue;
+		if (best && (mem[h] < mem[b] || (mem[h] == mem[b] && (cpu[h] < cpu[b] ||
+		    (cpu[h] == cpu[b] && in->hosts[h].nodeid > best)))))
+			continue;
+		best = in->hosts[h].nodeid;
+		b = h;
+	}
+out:
+	free(mem);
+	free(cpu);
+	return best;
+}
+
+/* ---- fencing as the monitors see it ---- */
+
+/* host's own monitor of device (its fence_view), or NULL; *view is put by
+ * the caller */
+static json_object *view_entry(const struct hm_host *host, uint32_t device, json_object **view)
+{
+	json_object *e = NULL;
+	char id[16];
+
+	*view = host->fence_view ? json_tokener_parse(host->fence_view) : NULL;
+	snprintf(id, sizeof(id), "%u", device);
+	if (!json_object_is_type(*view, json_type_object) ||
+	    !json_object_object_get_ex(*view, id, &e) || !json_object_is_type(e, json_type_object))
+		return NULL;
+	return e;
+}
+
+static bool entry_ok(json_object *e)
+{
+	json_object *ok;
+
+	return json_object_object_get_ex(e, "ok", &ok) && json_object_is_type(ok, json_type_boolean) &&
+	       json_object_get_boolean(ok);
+}
+
+int hm_status_fence_protection(uint32_t host, const struct hm_fence_device *devices,
+			       size_t n_devices, const struct hm_host *hosts, size_t n_hosts)
+{
+	struct hm_fence_device_result *mon = calloc(n_devices + 1, sizeof(*mon));
+	json_object *view, *e;
+	size_t i, h, n = 0, seen, good;
+	int rc;
+
+	if (!mon)
+		return -ENOMEM;
+	for (i = 0; i < n_devices; i++) {
+		if (devices[i].host != host)
+			continue;
+		for (h = 0, seen = 0, good = 0; h < n_hosts; h++) {
+			if (hosts[h].nodeid == host)
+				continue;
+			e = view_entry(&hosts[h], devices[i].id, &view);
+			seen += e != NULL;
+			good += e && entry_ok(e);
+			json_object_put(view);
+		}
+		mon[n].device = devices[i].id;
+		mon[n++].outcome = seen && good == seen ? HM_FENCE_DEVICE_OK : HM_FENCE_DEVICE_FAILED;
+	}
+	rc = hm_fence_protection(host, devices, n_devices, mon, n);
+	free(mon);
+	return rc;
+}
+
+json_object *hm_status_fence_monitors(uint32_t device, const struct hm_host *hosts, size_t n_hosts)
+{
+	json_object *arr = json_object_new_array(), *view, *e, *o, *v;
+	size_t h;
+	int rc = 0;
+
+	for (h = 0; arr && h < n_hosts && rc == 0; h++) {
+		e = view_entry(&hosts[h], device, &view);
+		if (!e) {
+			json_object_put(view);
+			continue;
+		}
+		o = json_object_new_object();
+		rc = o ? 0 : -ENOMEM;
+		if (o) {
+			rc |= jadd(o, "nodeid", json_object_new_int64(hosts[h].nodeid), false);
+			rc |= jadd(o, "node", json_object_new_string(hosts[h].name), false);
+			rc |= jadd(o, "ok", json_object_new_boolean(entry_ok(e)), false);
+			v = NULL;
+			json_object_object_get_ex(e, "ms", &v);
+			rc |= jadd(o, "ms", json_object_is_type(v, json_type_int) ?
+				   json_object_new_int64(json_object_get_int64(v)) : NULL, true);
+			v = NULL;
+			json_object_object_get_ex(e, "reason", &v);
+			rc |= jadd(o, "reason", json_object_is_type(v, json_type_string) ?
+				   opt_string(json_object_get_string(v)) : NULL, true);
+			if (rc == 0 && json_object_array_add(arr, o) != 0)
+				rc = -ENOMEM;
+			if (rc)
+				json_object_put(o);
+		}
+		json_object_put(view);
+	}
+	if (rc) {
+		json_object_put(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* ---- the cluster part of the status ---- */
+
+static json_object *status_hosts(const struct hm_status_cluster *c)
+{
+	const struct hm_dry_input *in = c->dry;
+	json_object *arr = json_object_new_array(), *o;
+	size_t h, k, n_dev;
+	int prot, rc = 0;
+
+	for (h = 0; arr && h < in->n_hosts && rc == 0; h++) {
+		const struct hm_host *host = &in->hosts[h];
+
+		for (k = 0, n_dev = 0; k < c->n_devices; k++)
+			n_dev += c->devices[k].host == host->nodeid;
+		prot = hm_status_fence_protection(host->nodeid, c->devices, c->n_devices, in->hosts,
+						  in->n_hosts);
+		o = json_object_new_object();
+		if (!o) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc |= jadd(o, "nodeid", json_object_new_int64(host->nodeid), false);
+		rc |= jadd(o, "name", json_object_new_string(host->name), false);
+		rc |= jadd(o, "state", json_object_new_string(hm_host_state_now(c->membership,
+									   host->nodeid, host->state)), false);
+		rc |= jadd(o, "maintenance", json_object_new_boolean(host->maintenance), false);
+		rc |= jadd(o, "disabled", json_object_new_boolean(host->disabled), false);
+		rc |= jadd(o, "fence_devices", json_object_new_int64((int64_t)n_dev), false);
+		/* "?" when the devices do not make a plan (e.g. too many in a level);
+		 * what needs an operator is in capitals */
+		rc |= jadd(o, "fencing", json_object_new_string(prot < 0 ? "?" :
+				prot == HM_FENCE_UNPROTECTED ? "UNPROTECTED" :
+				prot == HM_FENCE_DEGRADED ? "DEGRADED" : "protected"), false);
+		if (rc == 0 && json_object_array_add(arr, o) != 0)
+			rc = -ENOMEM;
+		if (rc)
+			json_object_put(o);
+	}
+	if (rc) {
+		json_object_put(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static json_object *status_jobs(const struct hm_status_cluster *c)
+{
+	json_object *arr = json_object_new_array(), *o;
+	const struct hm_host *h;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; arr && i < c->n_open_jobs && rc == 0; i++) {
+		const struct hm_job *j = &c->open_jobs[i];
+
+		h = j->target_host ? dry_host(c->dry, j->target_host) : NULL;
+		o = json_object_new_object();
+		if (!o) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc |= jadd(o, "id", json_object_new_int64((int64_t)j->id), false);
+		rc |= jadd(o, "kind", json_object_new_string(hm_job_kind_to_str(j->kind)), false);
+		rc |= jadd(o, "state", json_object_new_string(hm_job_state_to_str(j->state)), false);
+		rc |= jadd(o, "target_host", j->target_host ? json_object_new_int64(j->target_host) : NULL,
+			   !j->target_host);
+		rc |= jadd(o, "host", h ? json_object_new_string(h->name) : NULL, !h);
+		rc |= jadd(o, "instance", opt_string(j->instance), !j->instance);
+		if (rc == 0 && json_object_array_add(arr, o) != 0)
+			rc = -ENOMEM;
+		if (rc)
+			json_object_put(o);
+	}
+	if (rc) {
+		json_object_put(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* could the largest host's instances be placed if it failed now */
+static int status_headroom(const struct hm_status_cluster *c, json_object **ret)
+{
+	uint32_t largest = hm_dry_largest_host(c->dry);
+	json_object *plan = NULL, *o, *v;
+	int64_t placed = 0, pending = 0, lost = 0;
+	int rc;
+
+	*ret = NULL;
+	if (!largest)
+		return 0;
+	/* a status shows what it can: a plan that cannot be made is unknown */
+	rc = hm_dry_plan(c->dry, HM_DRY_EVACUATE, largest, NULL, 0, &plan);
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : 0;
+	if (json_object_object_get_ex(plan, "placed", &v))
+		placed = json_object_get_int64(v);
+	if (json_object_object_get_ex(plan, "pending", &v))
+		pending = json_object_get_int64(v);
+	if (json_object_object_get_ex(plan, "lost", &v))
+		lost = json_object_get_int64(v);
+	o = json_object_new_object();
+	rc = o ? 0 : -ENOMEM;
+	if (o) {
+		json_object_object_get_ex(plan, "host", &v);
+		rc |= jadd(o, "host", json_object_get(v), !v);
+		rc |= jadd(o, "nodeid", json_object_new_int64(largest), false);
+		rc |= jadd(o, "instances", json_object_new_int64(placed + pending), false);
+		rc |= jadd(o, "placed", json_object_new_int64(placed), false);
+		rc |= jadd(o, "pending", json_object_new_int64(pending), false);
+		rc |= jadd(o, "lost", json_object_new_int64(lost), false);
+		rc |= jadd(o, "ok", json_object_new_boolean(pending == 0), false);
+	}
+	json_object_put(plan);
+	if (rc) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	*ret = o;
+	return 0;
+}
+
+int hm_status_add_cluster(json_object *status, const struct hm_status_cluster *c)
+{
+	json_object *headroom = NULL;
+	int rc;
+
+	rc = jadd(status, "hosts", status_hosts(c), false);
+	if (rc == 0)
+		rc = jadd(status, "jobs", status_jobs(c), false);
+	if (rc == 0)
+		rc = status_headroom(c, &headroom);
+	if (rc == 0)
+		rc = jadd(status, "headroom", headroom, true);
+	return rc < 0 ? rc : 0;
 }

@@ -117,4 +117,88 @@ bool hm_job_recent_shown(const struct hm_job_recent *r, const struct hm_job *job
 /* ended jobs that hm_job_recent_shown() leaves out */
 size_t hm_job_recent_hidden(const struct hm_job_recent *r);
 
+/* ---- dry placements: what a drain, an evacuation, a migration would do --- */
+
+/*
+ * Pure: the same placement (evacuate/placement.h) that the coordinator
+ * runs, over a snapshot of the store, so that hamonctl can say beforehand
+ * what would go where and what could not be placed, and why.  A dry plan
+ * does not count migrations in flight on their destinations: it is a
+ * forecast, not a promise.
+ */
+enum hm_dry_kind {
+	HM_DRY_EVACUATE = 0,	/* the host's HA instances requested started are rebuilt
+				 * elsewhere; local-disk ones are lost (recovery.c) */
+	HM_DRY_DRAIN,		/* the host's running instances are migrated away */
+	HM_DRY_MIGRATE,		/* one instance, away from its owner */
+	HM_DRY_KIND_MAX
+};
+
+struct hm_dry_input {
+	const struct hm_host *hosts;		/* every host; names are used */
+	size_t n_hosts;
+	const uint32_t *members;		/* the hamonds of the acting partition */
+	size_t n_members;
+	const struct hm_instance *const *instances;	/* every instance (the load) */
+	size_t n_instances;
+	/* the cluster policy (plain values: this header stays free of
+	 * evacuate/, which the simulator does not include) */
+	double cpu_overcommit;
+	bool reserved_first;			/* reserved_hosts_order = first */
+	bool affinity_soft;			/* anti_affinity = soft */
+};
+
+/*
+ * The plan of moving instances away from host `from` (MIGRATE: the instance
+ * `uuid` away from its owner; from is then ignored), onto `target` only
+ * when it is not 0.  *ret (the caller puts it):
+ *   {"kind", "host", "nodeid", "target"?, "instances": [{"name", "uuid",
+ *    "vcpus", "memory_mib", "outcome": placed|pending|lost|stays,
+ *    "to", "to_id", "reason"}], "placed", "pending", "lost", "stays"}
+ * "to"/"to_id" are null unless placed; "reason" says why it is pending,
+ * lost or stays (a note, or null, when placed).  0; -ENOENT: no such host
+ * or instance; -EINVAL: a bad input (hm_place()'s); -ENOMEM.
+ */
+int hm_dry_plan(const struct hm_dry_input *in, enum hm_dry_kind kind, uint32_t from,
+		const char *uuid, uint32_t target, json_object **ret);
+
+/* the host whose evacuable instances (HA, requested started, not on a
+ * local disk) take the most memory, then vCPUs, then the lowest id: the
+ * one whose failure costs the most room; 0 when no host has any */
+uint32_t hm_dry_largest_host(const struct hm_dry_input *in);
+
+/* ---- fencing as the monitors see it -------------------------------------- */
+
+/*
+ * A host's protection from the periodic monitors (hosts[].fence_view: each
+ * host's own last monitor of every device).  A device of `host` counts as
+ * answering when at least one other host reported it and every other host
+ * that reported it says ok: any of them may be the coordinator that has to
+ * fence.  The host's own view does not count (it never fences itself).
+ * An enum hm_fence_protection (fence_policy.h), or -EINVAL.
+ */
+int hm_status_fence_protection(uint32_t host, const struct hm_fence_device *devices,
+			       size_t n_devices, const struct hm_host *hosts, size_t n_hosts);
+
+/* a device's last monitor from every host that has one, in the order of
+ * hosts: [{"nodeid", "node", "ok", "ms", "reason"}]; NULL when out of memory */
+json_object *hm_status_fence_monitors(uint32_t device, const struct hm_host *hosts,
+				      size_t n_hosts);
+
+/*
+ * The cluster part of `hamonctl status`: "hosts" (each with its state now
+ * and its fence protection), "jobs" (the open ones) and "headroom" (could
+ * the instances of the largest host be placed if it failed now; null when
+ * no host has any).  0 or -ENOMEM.
+ */
+struct hm_status_cluster {
+	const struct hm_membership *membership;
+	const struct hm_fence_device *devices;
+	size_t n_devices;
+	const struct hm_job *open_jobs;		/* accepted or running */
+	size_t n_open_jobs;
+	const struct hm_dry_input *dry;		/* hosts, instances, policy */
+};
+int hm_status_add_cluster(json_object *status, const struct hm_status_cluster *c);
+
 #endif

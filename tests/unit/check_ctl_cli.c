@@ -343,13 +343,13 @@ START_TEST(test_command_table)
 			ck_assert_str_ne(c->name, d->name);
 			/* the host flag commands share one request, their
 			 * arguments differ */
-			if (c->id != HM_REQ_HOST_FLAGS)
+			if (c->id != HM_REQ_HOST_FLAGS && c->id != HM_REQ_HISTORY)
 				ck_assert_int_ne(c->id, d->id);
 		}
 		/* a paged command reads; a write never is */
 		ck_assert(!(c->rows_key && c->needs_write));
 	}
-	ck_assert_int_eq(c - hm_ctl_commands, 19);
+	ck_assert_int_eq(c - hm_ctl_commands, 25);
 	ck_assert_str_eq(hm_ctl_command_find("list")->rows_key, "instances");
 	ck_assert_str_eq(hm_ctl_command_find("history")->rows_key, "events");
 	ck_assert_ptr_null(hm_ctl_command_find("host-list")->rows_key);
@@ -1555,6 +1555,145 @@ START_TEST(test_fence_commands)
 }
 END_TEST
 
+START_TEST(test_operator_job_commands)
+{
+	json_object *reply;
+
+	/* fence HOST: a one-word command beside the fence group */
+	ck_assert_int_eq(PARSE("fence", "node2"), 0);
+	ck_assert_str_eq(inv->command->name, "fence");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(inv->args, "host")), "node2");
+	ck_assert_str_eq(inv->confirm, "node2");	/* asks unless --yes */
+	ck_assert(!inv->wait);
+	ck_assert_int_eq(PARSE("fence", "node2", "--yes", "--wait"), 0);
+	ck_assert_str_eq(inv->confirm, "");
+	ck_assert(inv->wait);
+	/* hamonctl's own keys never reach hamond */
+	ck_assert_ptr_null(json_object_object_get(inv->args, HM_CTL_ARG_WAIT));
+	ck_assert_ptr_null(json_object_object_get(inv->args, HM_CTL_ARG_CONFIRM));
+	ck_assert_int_eq(PARSE("fence", "node2", "--yes", "--yes"), -EINVAL);
+	assert_contains(err, "--yes given twice");
+	ck_assert_int_eq(PARSE("fence", "node2", "node3"), -EINVAL);
+	assert_contains(err, "unexpected argument 'node3'");
+	ck_assert_int_eq(PARSE("fence", "--yes"), -EINVAL);
+	assert_contains(err, "give the host");
+	ck_assert_int_eq(PARSE("fence", "add", "node2", "fence_ipmilan"), 0);
+	ck_assert_str_eq(inv->command->name, "fence add");
+	/* fence test HOST | --id N */
+	ck_assert_int_eq(PARSE("fence", "test", "node2"), 0);
+	ck_assert_str_eq(inv->command->name, "fence test");
+	ck_assert_int_eq(PARSE("fence", "test", "--id", "3"), 0);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(inv->args, "id")), 3);
+	ck_assert_int_eq(PARSE("fence", "test", "--id", "0"), -EINVAL);
+	ck_assert_int_eq(PARSE("fence", "test", "node2", "--id", "3"), -EINVAL);
+	ck_assert_int_eq(PARSE("fence", "test"), -EINVAL);
+	/* fence history: the history, fencing kinds only */
+	ck_assert_int_eq(PARSE("fence", "history", "node2"), 0);
+	ck_assert_int_eq(inv->command->id, HM_REQ_HISTORY);
+	ck_assert_str_eq(json_object_to_json_string_ext(json_object_object_get(inv->args, "kinds"),
+							JSON_C_TO_STRING_PLAIN),
+			 "[\"fence.\",\"host.fenced\"]");
+	/* maintenance on|off HOST */
+	ck_assert_int_eq(PARSE("maintenance", "on", "node2", "--strict", "--wait"), 0);
+	ck_assert(json_object_get_boolean(json_object_object_get(inv->args, "on")));
+	ck_assert(json_object_get_boolean(json_object_object_get(inv->args, "strict")));
+	ck_assert(inv->wait);
+	ck_assert_int_eq(PARSE("maintenance", "on", "node2", "--no-drain"), 0);
+	ck_assert(!json_object_get_boolean(json_object_object_get(inv->args, "drain")));
+	ck_assert_int_eq(PARSE("maintenance", "off", "node2", "--strict"), -EINVAL);
+	ck_assert_int_eq(PARSE("maintenance", "node2"), -EINVAL);
+	assert_contains(err, "give on or off");
+	ck_assert_int_eq(PARSE("maintenance", "up", "node2"), -EINVAL);
+	/* migrate INSTANCE [HOST] */
+	ck_assert_int_eq(PARSE("migrate", "vm1"), 0);
+	ck_assert_ptr_null(json_object_object_get(inv->args, "host"));
+	ck_assert_int_eq(PARSE("migrate", "vm1", "node3", "--wait"), 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(inv->args, "host")), "node3");
+	ck_assert_int_eq(PARSE("migrate"), -EINVAL);
+	ck_assert_int_eq(PARSE("migrate", "vm1", "node3", "node1"), -EINVAL);
+	/* evacuate HOST [--dry-run] [--target HOST] */
+	ck_assert_int_eq(PARSE("evacuate", "node2", "--dry-run", "--target", "node3"), 0);
+	ck_assert(json_object_get_boolean(json_object_object_get(inv->args, "dry_run")));
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(inv->args, "target")), "node3");
+	ck_assert_int_eq(PARSE("evacuate", "node2", "--target"), -EINVAL);
+	assert_contains(err, "--target needs a value");
+	ck_assert_int_eq(PARSE("evacuate", "node2", "--dry-run", "--wait"), -EINVAL);
+	ck_assert_int_eq(PARSE("evacuate"), -EINVAL);
+
+	/* --wait: the job the reply names; its end decides the exit code */
+	ck_assert_int_eq(PARSE("fence", "node2", "--yes", "--wait"), 0);
+	reply = json("{\"job\": 77, \"done\": \"fencing node2\"}");
+	{
+		struct hm_ctl_invocation *show = NULL;
+
+		ck_assert_int_eq(hm_ctl_wait_invocation(inv, reply, &show, err, sizeof(err)), 0);
+		ck_assert_str_eq(show->command->name, "job show");
+		ck_assert_int_eq(json_object_get_int(json_object_object_get(show->args, "id")), 77);
+		hm_ctl_invocation_free(show);
+	}
+	json_object_put(reply);
+	reply = json("{\"done\": \"x\"}");
+	{
+		struct hm_ctl_invocation *show = NULL;
+
+		ck_assert_int_ne(hm_ctl_wait_invocation(inv, reply, &show, err, sizeof(err)), 0);
+		ck_assert_ptr_null(show);
+	}
+	json_object_put(reply);
+	reply = json("{\"state\": \"running\"}");
+	ck_assert_int_eq(hm_ctl_job_outcome(reply), -1);
+	json_object_put(reply);
+	reply = json("{\"state\": \"done\"}");
+	ck_assert_int_eq(hm_ctl_job_outcome(reply), HM_EXIT_OK);
+	json_object_put(reply);
+	reply = json("{\"state\": \"failed\"}");
+	ck_assert_int_eq(hm_ctl_job_outcome(reply), HM_EXIT_FAILED);
+	json_object_put(reply);
+	reply = json("[1]");
+	ck_assert_int_eq(hm_ctl_job_outcome(reply), HM_EXIT_FAILED);
+	json_object_put(reply);
+}
+END_TEST
+
+START_TEST(test_render_operator_jobs)
+{
+	json_object *reply;
+
+	ck_assert_int_eq(PARSE("evacuate", "node2", "--dry-run"), 0);
+	reply = json("{\"kind\": \"evacuate\", \"host\": \"node2\", \"dry_run\": true, "
+		     "\"instances\": [{\"name\": \"vm1\", \"vcpus\": 1, \"memory_mib\": 64, "
+		     "\"outcome\": \"placed\", \"to\": \"node3\", \"reason\": null}, "
+		     "{\"name\": \"vm2\", \"outcome\": \"lost\", \"to\": null, "
+		     "\"reason\": \"local disk\"}], \"placed\": 1, \"pending\": 0, \"lost\": 1, "
+		     "\"stays\": 0}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "dry run: nothing is changed");
+	assert_contains(text(), "node3");
+	assert_contains(text(), "local disk");
+	assert_contains(text(), "1 placed, 0 cannot be placed now, 1 lost, 0 stay");
+	json_object_put(reply);
+	/* odd replies do not crash */
+	reply = json("{\"dry_run\": 3, \"instances\": 5, \"placed\": \"x\"}");
+	hm_ctl_render(out, inv, reply);
+	json_object_put(reply);
+	ck_assert_int_eq(PARSE("fence", "node2", "--yes"), 0);
+	reply = json("{\"done\": \"fencing node2: a job of kind fence\", \"job\": 12}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "fencing node2: a job of kind fence (job 12: hamonctl job show 12)");
+	json_object_put(reply);
+	/* status: an unprotected host is said loudly */
+	ck_assert_int_eq(PARSE("status"), 0);
+	reply = json("{\"hosts\": [{\"nodeid\": 2, \"name\": \"node2\", \"state\": \"online\", "
+		     "\"fence_devices\": 0, \"fencing\": \"UNPROTECTED\"}], \"jobs\": [], "
+		     "\"headroom\": {\"host\": \"node2\", \"instances\": 3, \"placed\": 2, "
+		     "\"pending\": 1}}");
+	hm_ctl_render(out, inv, reply);
+	assert_contains(text(), "node2 is UNPROTECTED");
+	assert_contains(text(), "2 of its 3 HA instances could be rebuilt: NOT ENOUGH ROOM");
+	json_object_put(reply);
+}
+END_TEST
+
 START_TEST(test_render_cell_utf8_cut)
 {
 	char reply[2600], *p;
@@ -1678,6 +1817,8 @@ static Suite *ctl_cli_suite(void)
 	add_tcase_fixture(s, test_render_host_flags, setup, teardown);
 	add_tcase_fixture(s, test_render_cell_utf8_cut, setup, teardown);
 	add_tcase_fixture(s, test_fence_commands, setup, teardown);
+	add_tcase_fixture(s, test_operator_job_commands, setup, teardown);
+	add_tcase_fixture(s, test_render_operator_jobs, setup, teardown);
 	return s;
 }
 

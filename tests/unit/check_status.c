@@ -6,6 +6,7 @@
 
 #include "check_common.h"
 #include "fake_seam.h"
+#include "fence_policy.h"
 #include "status.h"
 
 static struct fake_bus bus;
@@ -259,6 +260,184 @@ static struct hm_job job_of(uint64_t id, enum hm_job_state state, int64_t update
 				.created_ms = 0, .updated_ms = updated_ms };
 }
 
+/* ---- dry plans, the largest host, fencing from the monitors ---- */
+
+static struct hm_host dry_hosts[3];
+static struct hm_instance dry_inst[4];
+static const struct hm_instance *dry_ptrs[4];
+static const uint32_t dry_members[] = { 1, 2, 3 };
+
+static struct hm_dry_input dry_setup(void)
+{
+	static const char *const host_names[] = { "node1", "node2", "node3" };
+	static const char *const vms[] = { "web1", "db1", "local1", "off1" };
+	static const char *const uuids[] = {
+		"00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002",
+		"00000000-0000-0000-0000-000000000003", "00000000-0000-0000-0000-000000000004",
+	};
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		dry_hosts[i] = (struct hm_host){ .nodeid = (uint32_t)i + 1, .name = host_names[i],
+						 .state = HM_HOST_ONLINE, .vcpus = 4,
+						 .memory_mib = 4096 };
+	for (i = 0; i < 4; i++) {
+		dry_inst[i] = (struct hm_instance){
+			.uuid = uuids[i], .name = vms[i], .domain_xml = "<domain/>", .owner = 2,
+			.storage = HM_STORAGE_SHARED, .vcpus = 1, .memory_mib = 1024,
+			.requested = HM_REQUESTED_STARTED, .ha_policy = HM_HA_POLICY_HA,
+			.observed = HM_OBSERVED_RUNNING,
+		};
+		dry_ptrs[i] = &dry_inst[i];
+	}
+	dry_inst[2].storage = HM_STORAGE_LOCAL;
+	dry_inst[3].requested = HM_REQUESTED_STOPPED;
+	dry_inst[3].observed = HM_OBSERVED_SHUTOFF;
+	return (struct hm_dry_input){ .hosts = dry_hosts, .n_hosts = 3, .members = dry_members,
+				      .n_members = 3, .instances = dry_ptrs, .n_instances = 4,
+				      .cpu_overcommit = 1.0 };
+}
+
+static json_object *plan_row(json_object *plan, const char *name)
+{
+	json_object *rows, *row;
+	size_t i;
+
+	ck_assert(json_object_object_get_ex(plan, "instances", &rows));
+	for (i = 0; i < json_object_array_length(rows); i++) {
+		row = json_object_array_get_idx(rows, i);
+		if (!strcmp(str(row, "name"), name))
+			return row;
+	}
+	ck_abort_msg("no row for %s", name);
+	return NULL;
+}
+
+static int64_t count(json_object *plan, const char *key)
+{
+	json_object *v;
+
+	ck_assert(json_object_object_get_ex(plan, key, &v));
+	return json_object_get_int64(v);
+}
+
+START_TEST(test_dry_plan_evacuate)
+{
+	struct hm_dry_input in = dry_setup();
+	json_object *plan = NULL, *v;
+
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_EVACUATE, 2, NULL, 0, &plan), 0);
+	ck_assert_str_eq(str(plan, "host"), "node2");
+	/* shared: placed elsewhere; local disk: lost; stopped: stays */
+	ck_assert_str_eq(str(plan_row(plan, "web1"), "outcome"), "placed");
+	ck_assert_str_ne(str(plan_row(plan, "web1"), "to"), "node2");
+	ck_assert_str_eq(str(plan_row(plan, "local1"), "outcome"), "lost");
+	ck_assert_str_eq(str(plan_row(plan, "off1"), "outcome"), "stays");
+	ck_assert_int_eq(count(plan, "placed"), 2);
+	ck_assert_int_eq(count(plan, "lost"), 1);
+	ck_assert_int_eq(count(plan, "stays"), 1);
+	/* a dry plan changes nothing it was given */
+	ck_assert_int_eq(dry_inst[0].owner, 2);
+	json_object_put(plan);
+
+	/* onto one target only: what does not fit there is pending, with why */
+	dry_hosts[2].memory_mib = 1024;
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_EVACUATE, 2, NULL, 3, &plan), 0);
+	ck_assert_str_eq(str(plan, "target"), "node3");
+	ck_assert_int_eq(count(plan, "placed"), 1);
+	ck_assert_int_eq(count(plan, "pending"), 1);
+	ck_assert(json_object_object_get_ex(plan_row(plan, "db1"), "reason", &v) ||
+		  json_object_object_get_ex(plan_row(plan, "web1"), "reason", &v));
+	json_object_put(plan);
+
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_EVACUATE, 9, NULL, 0, &plan), -ENOENT);
+	ck_assert_ptr_null(plan);
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_EVACUATE, 2, NULL, 9, &plan), -ENOENT);
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_KIND_MAX, 2, NULL, 0, &plan), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_dry_plan_drain_and_migrate)
+{
+	struct hm_dry_input in = dry_setup();
+	json_object *plan = NULL;
+
+	/* a drain moves what runs (a local disk too: the job decides), a
+	 * stopped guest stays defined where it is */
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_DRAIN, 2, NULL, 0, &plan), 0);
+	ck_assert_str_eq(str(plan_row(plan, "off1"), "outcome"), "stays");
+	ck_assert_str_eq(str(plan_row(plan, "web1"), "outcome"), "placed");
+	json_object_put(plan);
+	/* a host in maintenance takes nothing */
+	dry_hosts[2].maintenance = true;
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_MIGRATE, 0, dry_inst[0].uuid, 3, &plan), 0);
+	ck_assert_int_eq(count(plan, "pending"), 1);
+	ck_assert_str_eq(str(plan_row(plan, "web1"), "outcome"), "pending");
+	json_object_put(plan);
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_MIGRATE, 0, dry_inst[0].uuid, 1, &plan), 0);
+	ck_assert_str_eq(str(plan_row(plan, "web1"), "to"), "node1");
+	json_object_put(plan);
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_MIGRATE, 0, "nope", 0, &plan), -ENOENT);
+	ck_assert_int_eq(hm_dry_plan(&in, HM_DRY_MIGRATE, 0, NULL, 0, &plan), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_dry_largest_host)
+{
+	struct hm_dry_input in = dry_setup();
+
+	/* node2 owns everything */
+	ck_assert_int_eq(hm_dry_largest_host(&in), 2);
+	/* local-disk and stopped guests cost no room if their host fails */
+	dry_inst[0].owner = 3;
+	dry_inst[0].memory_mib = 3000;
+	ck_assert_int_eq(hm_dry_largest_host(&in), 3);
+	in.n_instances = 0;
+	ck_assert_int_eq(hm_dry_largest_host(&in), 0);
+}
+END_TEST
+
+START_TEST(test_fence_protection_from_monitors)
+{
+	struct hm_host hosts[3] = {
+		{ .nodeid = 1, .name = "node1" }, { .nodeid = 2, .name = "node2" },
+		{ .nodeid = 3, .name = "node3" },
+	};
+	const struct hm_fence_device devs[] = {
+		{ .id = 1, .host = 2, .level = 1, .agent = "fence_ipmilan", .params = "{}" },
+		{ .id = 2, .host = 2, .level = 2, .agent = "fence_ipmilan", .params = "{}" },
+	};
+	json_object *mon;
+
+	/* nobody reported yet: not protected */
+	ck_assert_int_eq(hm_status_fence_protection(2, devs, 2, hosts, 3), HM_FENCE_UNPROTECTED);
+	/* no device at all */
+	ck_assert_int_eq(hm_status_fence_protection(1, devs, 2, hosts, 3), HM_FENCE_UNPROTECTED);
+	hosts[0].fence_view = "{\"1\":{\"ok\":true,\"ms\":5},\"2\":{\"ok\":true,\"ms\":5}}";
+	ck_assert_int_eq(hm_status_fence_protection(2, devs, 2, hosts, 3), HM_FENCE_PROTECTED);
+	/* one other host cannot reach level 1: degraded (level 2 works) */
+	hosts[2].fence_view = "{\"1\":{\"ok\":false,\"ms\":6,\"reason\":\"timed out\"},"
+			      "\"2\":{\"ok\":true,\"ms\":6}}";
+	ck_assert_int_eq(hm_status_fence_protection(2, devs, 2, hosts, 3), HM_FENCE_DEGRADED);
+	/* the host's own view never counts: it does not fence itself */
+	hosts[1].fence_view = "{\"1\":{\"ok\":false},\"2\":{\"ok\":false}}";
+	ck_assert_int_eq(hm_status_fence_protection(2, devs, 2, hosts, 3), HM_FENCE_DEGRADED);
+	hosts[0].fence_view = "{\"2\":{\"ok\":false}}";
+	ck_assert_int_eq(hm_status_fence_protection(2, devs, 2, hosts, 3), HM_FENCE_UNPROTECTED);
+	/* garbage in a view is no answer */
+	hosts[0].fence_view = "not json";
+	hosts[2].fence_view = "[1,2]";
+	ck_assert_int_eq(hm_status_fence_protection(2, devs, 2, hosts, 3), HM_FENCE_UNPROTECTED);
+	hosts[2].fence_view = "{\"1\":{\"ok\":true,\"ms\":7,\"reason\":3}}";
+	mon = hm_status_fence_monitors(1, hosts, 3);
+	ck_assert_ptr_nonnull(mon);
+	/* node2's own and node3's: node1's view is garbage */
+	ck_assert_int_eq(json_object_array_length(mon), 2);
+	ck_assert_str_eq(str(json_object_array_get_idx(mon, 1), "node"), "node3");
+	json_object_put(mon);
+}
+END_TEST
+
 START_TEST(test_job_recent)
 {
 	struct hm_job_recent r = { 0 };
@@ -328,5 +507,9 @@ int main(void)
 	add_tcase(s, test_page_by_count);
 	add_tcase(s, test_page_by_bytes);
 	add_tcase(s, test_job_recent);
+	add_tcase(s, test_dry_plan_evacuate);
+	add_tcase(s, test_dry_plan_drain_and_migrate);
+	add_tcase(s, test_dry_largest_host);
+	add_tcase(s, test_fence_protection_from_monitors);
 	return hm_check_run(s);
 }
