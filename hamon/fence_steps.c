@@ -30,6 +30,8 @@ struct fence_run {
 	enum hm_step_state state;
 	struct hm_fencer *fencer;	/* running: the levels */
 	struct hm_pcmk_op *pcmk;	/* running: Pacemaker's fencer */
+	int64_t since_ms;		/* an off Pacemaker recorded since then proves */
+	unsigned timeout_s;
 };
 
 struct devices {
@@ -193,6 +195,44 @@ static void pcmk_fenced(enum hm_pcmk_outcome outcome, const struct hm_fence_atte
 	finish(r);
 }
 
+/*
+ * Look first: Pacemaker may have fenced the host already (on its own, or
+ * for a step whose outcome we lost when hamond restarted): an off it
+ * recorded since the job was made is the proof, and the host is not
+ * fenced a second time.
+ */
+static void pcmk_history_looked(int rc, const struct hm_pcmk_event *ev, size_t n,
+				const char *reason, void *data)
+{
+	struct fence_run *r = data;
+	int64_t when = 0;
+	char msg[HM_FENCER_REASON_MAX];
+
+	r->pcmk = NULL;
+	if (rc == 0 && hm_pcmk_history_proof(ev, n, r->name, r->since_ms, &when)) {
+		r->state = HM_STEP_DONE;
+		snprintf(r->result, sizeof(r->result), "pacemaker: its fencer powered %s off at "
+			 "%lld (its history, reconciled)", r->name, (long long)when);
+		history(r, "fence.reconciled", r->result);
+		history(r, "host.fenced", r->result);
+		finish(r);
+		return;
+	}
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "pacemaker: cannot read its fence history (%s): fencing",
+			 reason ? reason : strerror(-rc));
+		hm_log_warn("%s %s", msg, r->name);
+	}
+	rc = hm_pcmk_fence_start(r->d->loop, NULL, r->host, r->name, r->timeout_s, pcmk_fenced, r,
+				 &r->pcmk);
+	if (rc < 0) {
+		r->state = HM_STEP_UNKNOWN;
+		snprintf(r->result, sizeof(r->result), "pacemaker: stonith_admin could not be run: %s",
+			 strerror(-rc));
+		finish(r);
+	}
+}
+
 /* a verdict reached without running anything still goes through the loop */
 static void finish_later(void *data)
 {
@@ -219,6 +259,7 @@ int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o)
 	};
 	struct devices devs = { 0 };
 	struct hm_host *host = NULL;
+	struct hm_job *job = NULL;
 	struct fence_run *r;
 	int rc;
 
@@ -233,11 +274,19 @@ int hm_steps_fence(struct hm_daemon *d, const struct hm_step_order *o)
 	if (hm_store_host_get(d->store, o->subject, &host) == 0)
 		snprintf(r->name, sizeof(r->name), "%s", host->name);
 	free(host);
+	/* an off after the job was made is after the loss (Pacemaker's
+	 * times are whole seconds); one before it is not trusted: the host
+	 * may have booted since */
+	if (hm_store_job_get(d->store, o->job, &job) == 0)
+		r->since_ms = job->created_ms - job->created_ms % 1000;
+	free(job);
 	hm_log_notice("job %llu: fencing %s", (unsigned long long)o->job, r->name);
 	if (pacemaker_backend(d->store)) {
-		rc = hm_pcmk_fence_start(d->loop, NULL, r->host, r->name,
-					 (unsigned)hm_cluster_policy_int(d->store, "fence_timeout_s"),
-					 pcmk_fenced, r, &r->pcmk);
+		r->timeout_s = (unsigned)hm_cluster_policy_int(d->store, "fence_timeout_s");
+		if (!r->since_ms)
+			r->since_ms = INT64_MAX;	/* no job row: nothing counts */
+		rc = hm_pcmk_history_start(d->loop, NULL, r->name, r->timeout_s, pcmk_history_looked,
+					   r, &r->pcmk);
 		if (rc < 0)
 			free(r);
 		return rc;

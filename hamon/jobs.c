@@ -417,6 +417,9 @@ static int history(struct hm_jobs *j, uint64_t job, const char *kind, uint32_t h
 	if (job)
 		set_int(o, "job", (int64_t)job);
 	set_str(o, "message", message);
+	/* a fact kept for later keeps the time it happened */
+	if (keep)
+		set_int(o, "at_ms", (int64_t)hm_jobs_wall_ms(j));
 	return submit_fp(j, HM_OP_HISTORY, o, &p, false, 0, NULL, keep);
 }
 

@@ -814,12 +814,17 @@ static int apply_host_state(struct hm_store *s, json_object *o, uint32_t sender,
 
 /* ---- history ------------------------------------------------------------ */
 
+/* an event recorded later than it happened (kept while its member could
+ * not submit) says when: at most a day before it was submitted */
+#define HISTORY_LATE_MAX_MS (24LL * 3600 * 1000)
+
 static int apply_history(struct hm_store *s, json_object *o, uint32_t sender, uint64_t ts_ms,
 			 char *err, size_t errlen)
 {
+	int64_t at = json_object_object_get_ex(o, "at_ms", NULL) ? int_of(o, "at_ms") : (int64_t)ts_ms;
 	const struct hm_history_event ev = {
 		.id = (uint64_t)int_of(o, "id"),
-		.ts_ms = (int64_t)ts_ms,
+		.ts_ms = at,
 		.kind = str_of(o, "kind"),
 		.host = (uint32_t)int_of(o, "host"),
 		.instance = str_of(o, "instance"),
@@ -828,6 +833,10 @@ static int apply_history(struct hm_store *s, json_object *o, uint32_t sender, ui
 	};
 
 	(void)sender;
+	if (at > (int64_t)ts_ms || at < (int64_t)ts_ms - HISTORY_LATE_MAX_MS) {
+		snprintf(err, errlen, "'at_ms' must be at most a day before the change's own time");
+		return -EINVAL;
+	}
 	return store_rc(hm_store_history_append(s, &ev), "history", err, errlen);
 }
 
@@ -920,6 +929,7 @@ static const struct field host_state_fields[] = {
 static const struct field history_fields[] = {
 	{ "id", F_INT, false }, { "kind", F_STR, false }, { "host", F_INT, true },
 	{ "instance", F_STR, true }, { "job", F_INT, true }, { "message", F_STR, false },
+	{ "at_ms", F_INT, true },
 };
 static const struct field fence_device_fields[] = {
 	{ "id", F_INT, false }, { "host", F_INT, false }, { "level", F_INT, false },

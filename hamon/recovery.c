@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,6 +397,89 @@ static bool fence_allowed(struct plan *p)
 	}
 }
 
+/* the devices of a host, for the choice of who fences it */
+struct host_device_ids {
+	uint32_t host;
+	uint32_t ids[16];
+	size_t n;
+};
+
+static int collect_device_id(const struct hm_fence_device *row, void *data)
+{
+	struct host_device_ids *l = data;
+
+	if (row->host == l->host && l->n < sizeof(l->ids) / sizeof(l->ids[0]))
+		l->ids[l->n++] = row->id;
+	return 0;
+}
+
+/* how many of the devices answered host h's last monitor */
+static size_t devices_answering(const struct hm_host *h, const struct host_device_ids *devs)
+{
+	json_object *view, *e, *ok;
+	size_t i, n = 0;
+	char id[16];
+
+	if (!h || !h->fence_view)
+		return 0;
+	view = json_tokener_parse(h->fence_view);
+	for (i = 0; json_object_is_type(view, json_type_object) && i < devs->n; i++) {
+		snprintf(id, sizeof(id), "%u", devs->ids[i]);
+		n += json_object_object_get_ex(view, id, &e) &&
+		     json_object_object_get_ex(e, "ok", &ok) && json_object_get_boolean(ok);
+	}
+	json_object_put(view);
+	return n;
+}
+
+/*
+ * Who runs the fence of the job's host: the coordinator, unless its own
+ * monitor reaches none of the host's devices and another member's reaches
+ * some (the BMC network may be cut from one node only); never the host
+ * itself.  0: nobody may (the host is the only member).
+ */
+static uint32_t fence_executor(const struct plan *p)
+{
+	struct host_device_ids devs = { .host = p->job->target_host };
+	const uint32_t *members;
+	size_t n = hm_membership_group_members(p->m, &members), i, best_n = 0, k;
+	uint32_t best = 0;
+
+	if (p->me != devs.host && hm_cluster_policy_enum(p->s, "fence_backend") != 0)
+		return p->me;	/* Pacemaker's fencer: asked where we are */
+	hm_store_fence_device_list(p->s, collect_device_id, &devs);
+	if (p->me != devs.host) {
+		best = p->me;
+		best_n = devices_answering(host_of(&p->hosts, p->me), &devs);
+	}
+	for (i = 0; i < n && (best_n < devs.n || !best); i++) {
+		if (members[i] == devs.host || members[i] == best)
+			continue;
+		k = devices_answering(host_of(&p->hosts, members[i]), &devs);
+		if (!best || k > best_n) {
+			best = members[i];
+			best_n = k;
+		}
+	}
+	return best;
+}
+
+/* a fence step, run by whoever reaches the host's devices */
+static void issue_fence(struct plan *p)
+{
+	uint32_t by = fence_executor(p);
+
+	if (!by) {
+		hm_jobs_alert(p->j, p->job->id, "job %llu: no other member can fence node %u",
+			      (unsigned long long)p->job->id, p->job->target_host);
+		if (p->job->kind == HM_JOB_FENCE)
+			hm_jobs_issue_end(p->j, p->job->id, HM_JOB_FAILED,
+					  "no other member to fence the host from");
+		return;
+	}
+	hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, by, NULL, 0);
+}
+
 static void plan_fence(struct plan *p)
 {
 	const struct hm_job_step *last = last_fence(p);
@@ -413,7 +497,7 @@ static void plan_fence(struct plan *p)
 	if (last && last->state == HM_STEP_UNKNOWN && hm_membership_in_group(p->m, last->host) &&
 	    !hm_jobs_retry_after(p->j, last->updated_ms, RETRY_UNKNOWN_MS))
 		return;
-	hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL, 0);
+	issue_fence(p);
 }
 
 /* an operator's fence: one fence step (no storm guard: a person asked);
@@ -423,7 +507,7 @@ static void plan_operator_fence(struct plan *p)
 	const struct hm_job_step *last = last_fence(p);
 
 	if (!last) {
-		hm_jobs_issue_step(p->j, p->job->id, p->next_seq, HM_STEP_FENCE, p->me, NULL, 0);
+		issue_fence(p);
 		return;
 	}
 	if (last->state == HM_STEP_UNKNOWN) {

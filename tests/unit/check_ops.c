@@ -348,6 +348,18 @@ START_TEST(test_host_flags_state_history_fence_devices)
 	free(ev);
 	ck_assert_int_eq(apply(HM_OP_HISTORY, 2, "{\"id\":6,\"kind\":\"Bad Kind\",\"message\":\"x\"}"),
 			 -EINVAL);
+	/* a fact kept while its member could not submit keeps its own time */
+	ck_assert_int_eq(apply(HM_OP_HISTORY, 2, "{\"id\":7,\"kind\":\"host.fenced\",\"host\":1,"
+			       "\"message\":\"off\",\"at_ms\":1699999997600}"), 0);
+	ck_assert_int_eq(hm_store_history_get(st, 7, &ev), 0);
+	ck_assert_int_eq(ev->ts_ms, 1699999997600ll);
+	free(ev);
+	/* not after the change's own time, not more than a day before */
+	ck_assert_int_eq(apply(HM_OP_HISTORY, 2, "{\"id\":8,\"kind\":\"host.fenced\","
+			       "\"message\":\"x\",\"at_ms\":1700000000001}"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "at_ms"));
+	ck_assert_int_eq(apply(HM_OP_HISTORY, 2, "{\"id\":8,\"kind\":\"host.fenced\","
+			       "\"message\":\"x\",\"at_ms\":1600000000000}"), -EINVAL);
 
 	ck_assert_int_eq(apply(HM_OP_FENCE_DEVICE_SET, 9, "{\"id\":1,\"host\":1,\"level\":1,"
 			       "\"agent\":\"fence_ipmilan\",\"params\":\"ip=1\"}"), -EINVAL);
