@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "policy.h"
 #include "recovery.h"
 #include "snapshot.h"
+#include "status.h"
 
 #define MSG_MAX 512
 /* an unknown outcome is retried after this, not in a tight loop */
@@ -416,19 +416,10 @@ static int collect_device_id(const struct hm_fence_device *row, void *data)
 /* how many of the devices answered host h's last monitor */
 static size_t devices_answering(const struct hm_host *h, const struct host_device_ids *devs)
 {
-	json_object *view, *e, *ok;
 	size_t i, n = 0;
-	char id[16];
 
-	if (!h || !h->fence_view)
-		return 0;
-	view = json_tokener_parse(h->fence_view);
-	for (i = 0; json_object_is_type(view, json_type_object) && i < devs->n; i++) {
-		snprintf(id, sizeof(id), "%u", devs->ids[i]);
-		n += json_object_object_get_ex(view, id, &e) &&
-		     json_object_object_get_ex(e, "ok", &ok) && json_object_get_boolean(ok);
-	}
-	json_object_put(view);
+	for (i = 0; h && i < devs->n; i++)
+		n += hm_fence_view_reports(h->fence_view, devs->ids[i]) > 0;
 	return n;
 }
 

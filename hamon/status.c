@@ -548,36 +548,27 @@ out:
 
 /* ---- fencing as the monitors see it ---- */
 
-/* host's own monitor of device (its fence_view), or NULL; *view is put by
- * the caller */
-static json_object *view_entry(const struct hm_host *host, uint32_t device, json_object **view)
+int hm_fence_view_reports(const char *fence_view, uint32_t device)
 {
-	json_object *e = NULL;
+	json_object *view = fence_view ? json_tokener_parse(fence_view) : NULL, *e, *ok;
 	char id[16];
+	int r = -1;
 
-	*view = host->fence_view ? json_tokener_parse(host->fence_view) : NULL;
 	snprintf(id, sizeof(id), "%u", device);
-	if (!json_object_is_type(*view, json_type_object) ||
-	    !json_object_object_get_ex(*view, id, &e) || !json_object_is_type(e, json_type_object))
-		return NULL;
-	return e;
-}
-
-static bool entry_ok(json_object *e)
-{
-	json_object *ok;
-
-	return json_object_object_get_ex(e, "ok", &ok) && json_object_is_type(ok, json_type_boolean) &&
-	       json_object_get_boolean(ok);
+	if (json_object_is_type(view, json_type_object) && json_object_object_get_ex(view, id, &e) &&
+	    json_object_is_type(e, json_type_object))
+		r = json_object_object_get_ex(e, "ok", &ok) &&
+		    json_object_is_type(ok, json_type_boolean) && json_object_get_boolean(ok);
+	json_object_put(view);
+	return r;
 }
 
 int hm_status_fence_protection(uint32_t host, const struct hm_fence_device *devices,
 			       size_t n_devices, const struct hm_host *hosts, size_t n_hosts)
 {
 	struct hm_fence_device_result *mon = calloc(n_devices + 1, sizeof(*mon));
-	json_object *view, *e;
 	size_t i, h, n = 0, seen, good;
-	int rc;
+	int rc, r;
 
 	if (!mon)
 		return -ENOMEM;
@@ -587,10 +578,9 @@ int hm_status_fence_protection(uint32_t host, const struct hm_fence_device *devi
 		for (h = 0, seen = 0, good = 0; h < n_hosts; h++) {
 			if (hosts[h].nodeid == host)
 				continue;
-			e = view_entry(&hosts[h], devices[i].id, &view);
-			seen += e != NULL;
-			good += e && entry_ok(e);
-			json_object_put(view);
+			r = hm_fence_view_reports(hosts[h].fence_view, devices[i].id);
+			seen += r >= 0;
+			good += r > 0;
 		}
 		mon[n].device = devices[i].id;
 		mon[n++].outcome = seen && good == seen ? HM_FENCE_DEVICE_OK : HM_FENCE_DEVICE_FAILED;
@@ -598,46 +588,6 @@ int hm_status_fence_protection(uint32_t host, const struct hm_fence_device *devi
 	rc = hm_fence_protection(host, devices, n_devices, mon, n);
 	free(mon);
 	return rc;
-}
-
-json_object *hm_status_fence_monitors(uint32_t device, const struct hm_host *hosts, size_t n_hosts)
-{
-	json_object *arr = json_object_new_array(), *view, *e, *o, *v;
-	size_t h;
-	int rc = 0;
-
-	for (h = 0; arr && h < n_hosts && rc == 0; h++) {
-		e = view_entry(&hosts[h], device, &view);
-		if (!e) {
-			json_object_put(view);
-			continue;
-		}
-		o = json_object_new_object();
-		rc = o ? 0 : -ENOMEM;
-		if (o) {
-			rc |= jadd(o, "nodeid", json_object_new_int64(hosts[h].nodeid), false);
-			rc |= jadd(o, "node", json_object_new_string(hosts[h].name), false);
-			rc |= jadd(o, "ok", json_object_new_boolean(entry_ok(e)), false);
-			v = NULL;
-			json_object_object_get_ex(e, "ms", &v);
-			rc |= jadd(o, "ms", json_object_is_type(v, json_type_int) ?
-				   json_object_new_int64(json_object_get_int64(v)) : NULL, true);
-			v = NULL;
-			json_object_object_get_ex(e, "reason", &v);
-			rc |= jadd(o, "reason", json_object_is_type(v, json_type_string) ?
-				   opt_string(json_object_get_string(v)) : NULL, true);
-			if (rc == 0 && json_object_array_add(arr, o) != 0)
-				rc = -ENOMEM;
-			if (rc)
-				json_object_put(o);
-		}
-		json_object_put(view);
-	}
-	if (rc) {
-		json_object_put(arr);
-		return NULL;
-	}
-	return arr;
 }
 
 /* ---- the cluster part of the status ---- */

@@ -180,10 +180,9 @@ uint32_t hm_dry_largest_host(const struct hm_dry_input *in);
 int hm_status_fence_protection(uint32_t host, const struct hm_fence_device *devices,
 			       size_t n_devices, const struct hm_host *hosts, size_t n_hosts);
 
-/* a device's last monitor from every host that has one, in the order of
- * hosts: [{"nodeid", "node", "ok", "ms", "reason"}]; NULL when out of memory */
-json_object *hm_status_fence_monitors(uint32_t device, const struct hm_host *hosts,
-				      size_t n_hosts);
+/* what one host's last monitor (its fence_view JSON) said of device: 1
+ * answered, 0 did not, -1 no report (none yet, or not understood) */
+int hm_fence_view_reports(const char *fence_view, uint32_t device);
 
 /*
  * The cluster part of `hamonctl status`: "hosts" (each with its state now

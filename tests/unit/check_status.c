@@ -407,7 +407,6 @@ START_TEST(test_fence_protection_from_monitors)
 		{ .id = 1, .host = 2, .level = 1, .agent = "fence_ipmilan", .params = "{}" },
 		{ .id = 2, .host = 2, .level = 2, .agent = "fence_ipmilan", .params = "{}" },
 	};
-	json_object *mon;
 
 	/* nobody reported yet: not protected */
 	ck_assert_int_eq(hm_status_fence_protection(2, devs, 2, hosts, 3), HM_FENCE_UNPROTECTED);
@@ -428,13 +427,12 @@ START_TEST(test_fence_protection_from_monitors)
 	hosts[0].fence_view = "not json";
 	hosts[2].fence_view = "[1,2]";
 	ck_assert_int_eq(hm_status_fence_protection(2, devs, 2, hosts, 3), HM_FENCE_UNPROTECTED);
-	hosts[2].fence_view = "{\"1\":{\"ok\":true,\"ms\":7,\"reason\":3}}";
-	mon = hm_status_fence_monitors(1, hosts, 3);
-	ck_assert_ptr_nonnull(mon);
-	/* node2's own and node3's: node1's view is garbage */
-	ck_assert_int_eq(json_object_array_length(mon), 2);
-	ck_assert_str_eq(str(json_object_array_get_idx(mon, 1), "node"), "node3");
-	json_object_put(mon);
+	/* one host's report of one device */
+	ck_assert_int_eq(hm_fence_view_reports("{\"1\":{\"ok\":true,\"ms\":7}}", 1), 1);
+	ck_assert_int_eq(hm_fence_view_reports("{\"1\":{\"ok\":false}}", 1), 0);
+	ck_assert_int_eq(hm_fence_view_reports("{\"1\":{\"ok\":true}}", 2), -1);
+	ck_assert_int_eq(hm_fence_view_reports("{\"1\":3}", 1), -1);
+	ck_assert_int_eq(hm_fence_view_reports(NULL, 1), -1);
 }
 END_TEST
 
